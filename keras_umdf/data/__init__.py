@@ -1,0 +1,44 @@
+"""Datasets in one canonical form, the two-view masking pipeline, and file readers.
+
+Everything here is imported lazily: `import keras_umdf` never imports TensorFlow, so
+the package works on JAX- or PyTorch-only machines. Only `make_dataset`, the shard
+functions and the TFDS builders need TensorFlow, and only when they are used.
+"""
+
+import importlib
+
+from keras_umdf.data.multimodal_dataset import IEMOCAP_EMOTIONS
+from keras_umdf.data.multimodal_dataset import MultimodalDataset
+from keras_umdf.data.multimodal_dataset import Split
+
+# Public name -> module (below keras_umdf.data) that defines it.
+_LAZY = {
+    # Two-view masking (NumPy and TensorFlow implementations of one specification).
+    "ViewSampler": "masking",
+    "apply_condition": "masking",
+    # Pipelines: tf.data (TensorFlow installed) and keras.utils.PyDataset (any backend).
+    "make_dataset": "pipeline",
+    "MaskedPyDataset": "py_dataset",
+    # Built-in synthetic datasets.
+    "synthetic": "synthetic",
+    # Streaming from disk.
+    "write_shards": "shards",
+    "make_dataset_from_shards": "shards",
+    # Readers of the field's files.
+    "load_dataset": "readers",
+    "load_mult_pickle": "mult_pickle",
+    "load_mmsa_pickle": "mmsa_pickle",
+    "load_csd": "csd",
+    "safe_pickle_load": "safe_pickle",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(f"keras_umdf.data.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'keras_umdf.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

@@ -1,0 +1,1 @@
+"""Loss functions of the self-distillation (computed in float32)."""

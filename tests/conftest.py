@@ -1,0 +1,40 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+
+BACKEND = keras.backend.backend()
+
+
+def pytest_report_header(config):
+    return f"keras {keras.__version__}, backend {BACKEND}"
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_tf = pytest.mark.skip(reason="needs KERAS_BACKEND=tensorflow")
+    for item in items:
+        if "tf_only" in item.keywords and BACKEND != "tensorflow":
+            item.add_marker(skip_tf)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Every test starts with float32, a fixed seed and no leftover Keras names."""
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(1234)
+    np.random.seed(1234)
+    yield
+    keras.config.set_dtype_policy("float32")
+    keras.backend.clear_session()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def subprocess_env():
+    """Environment for a child Python process on the same backend."""
+    return dict(os.environ, KERAS_BACKEND=BACKEND)
