@@ -25,7 +25,9 @@ def test_matches_numpy_and_scipy(rng):
     got = float(ops.convert_to_numpy(jensen_shannon_divergence(a, b)))
     p, q = softmax(a.astype(np.float64)), softmax(b.astype(np.float64))
     np.testing.assert_allclose(got, numpy_js(p, q).mean(), rtol=1e-5)
-    scipy_value = np.mean([jensenshannon(pi, qi) ** 2 for pi, qi in zip(p, q)])
+    scipy_value = np.mean(
+        [jensenshannon(pi, qi) ** 2 for pi, qi in zip(p, q, strict=True)]
+    )
     np.testing.assert_allclose(got, scipy_value, rtol=1e-5)
 
 
