@@ -12,4 +12,5 @@ from keras_umdf import layers
 from keras_umdf import losses
 from keras_umdf.modalities import CONDITIONS
 from keras_umdf.modalities import MODALITIES
+from keras_umdf.models import UMDF
 from keras_umdf.version import __version__

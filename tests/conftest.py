@@ -20,13 +20,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
-    """Every test starts with float32, a fixed seed and no leftover Keras names."""
+    """Every test starts with the float32 policy and a fixed seed."""
     keras.config.set_dtype_policy("float32")
     keras.utils.set_random_seed(1234)
-    np.random.seed(1234)
     yield
     keras.config.set_dtype_policy("float32")
-    keras.backend.clear_session()
 
 
 @pytest.fixture

@@ -36,7 +36,11 @@ _LAZY = {
 def __getattr__(name):
     if name in _LAZY:
         module = importlib.import_module(f"keras_umdf.data.{_LAZY[name]}")
-        return getattr(module, name)
+        value = getattr(module, name)
+        # Importing the submodule set an attribute of the same name (e.g. the
+        # module `synthetic`); the public name must be the function.
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'keras_umdf.data' has no attribute {name!r}")
 
 

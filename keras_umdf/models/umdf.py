@@ -1,0 +1,641 @@
+"""The UMDF model: two-view self-distillation over a shared MCIM/DFIM network."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.layers import DynamicFeatureIntegration
+from keras_umdf.layers import ModalityProjection
+from keras_umdf.layers import MultiGrainedCrossmodalInteraction
+from keras_umdf.layers import PositionalEmbedding
+from keras_umdf.layers import TransformerEncoder
+from keras_umdf.losses import jensen_shannon_divergence
+from keras_umdf.losses import maximum_mean_discrepancy
+from keras_umdf.modalities import MODALITIES
+
+TASKS = ("regression", "classification")
+TASK_LOSSES = {"regression": ("mse", "l1"), "classification": ("crossentropy",)}
+LOGITS_LOSSES = ("mse", "js")
+MASK_MODES = ("zero_fill", "masked")
+VIEW_KEYS = ("view_a", "view_b")
+
+
+@keras_umdf_export
+class UMDF(keras.Model):
+    """UMDF: unified self-distillation for sentiment with missing modalities.
+
+    Li et al., AAAI 2024. One shared network encodes two differently incomplete
+    views of each training sample; a self-distillation loss pulls their joint
+    representations together, and the Dynamic Feature Integration Module (DFIM)
+    fuses them for the prediction:
+
+    1. Per modality m: `ModalityProjection` (Conv1D, kernel 3) to width `hidden_dim`,
+       plus a sinusoidal `PositionalEmbedding` -> Z_m.
+    2. `num_layers` Multi-Grained Crossmodal Interaction (MCIM) layers (Eqs. 8-9).
+    3. Joint representation: [Z_L^h, Z_A^h, Z_V^h] concatenated on the feature axis
+       -> `TransformerEncoder` -> H_k (T, 3 * hidden_dim) for view k in {a, b}.
+    4. DFIM (Eqs. 10-11) fuses H_a and H_b into H_e -> `TransformerEncoder` -> H-bar;
+       the prediction head (Dense, ReLU, Dense) reads its last frame.
+    5. `f_y`, one Dense layer, maps the last frames h_a, h_b to logits for the
+       logits distillation.
+
+    Training objective (computed by `compute_loss`, which the Keras training steps
+    of all three backends call; a `compute_loss` override rather than a custom
+    `train_step` keeps one implementation of the objective and leaves Keras in
+    charge of gradients, loss scaling, distribution and `jit_compile` on every
+    backend):
+
+        L = L_task + lambda_fea * MMD(h_a, h_b)
+                   + lambda_logits * D(f_y(h_a), f_y(h_b))
+
+    with D the MSE (regression, Eq. 6) or the Jensen-Shannon divergence
+    (classification, Eq. 5). No stop-gradient: knowledge flows both ways. The
+    terms are reported in the `fit` history (and so in TensorBoard) as
+    `task_loss`, `fea_loss` and `logits_loss`; a term whose lambda is 0 is not
+    computed and not reported, which gives the paper's ablations and, with both
+    at 0, plain training of the same architecture.
+
+    Input contract:
+
+    - One view (evaluation, prediction, or plain training): a dict with one
+      float array (batch, T_m, d_m) per modality of `modality_dims`, keyed
+      "text", "audio", "vision"; missing modalities and frames are zero vectors.
+      Optional "<modality>_mask" entries (batch, T_m), 1 where a frame is present,
+      are used when `mask_mode="masked"` and ignored otherwise. As in the paper,
+      one view is copied into both streams (at inference the shared encoder runs
+      once, since both streams are identical).
+    - Two views (the dual-view training batches of `keras_umdf.data`):
+      `{"view_a": view, "view_b": view}`. Then `call` returns a dict with
+      "prediction", "h_a", "h_b", "logits_a" and "logits_b"; with one view it
+      returns the prediction alone.
+    - Targets: regression (batch, 1) or (batch,) scores; classification (batch,)
+      class indices; multi-label classification (batch, num_classes) 0/1 flags.
+
+    Outputs: regression (batch, 1) scores; classification (batch, num_classes)
+    logits; multi-label (batch, num_classes, 2) logits (absent, present) per label,
+    as MulT's IEMOCAP labels. Always float32, whatever the dtype policy.
+
+    Args:
+        modality_dims: feature width of each modality, e.g.
+            `{"text": 300, "audio": 74, "vision": 35}` (2 or 3 of the modalities
+            "text", "audio", "vision").
+        task: "regression" (MOSI/MOSEI sentiment) or "classification".
+        num_classes: number of classes (classification) or of labels
+            (multi-label, e.g. 4 for IEMOCAP).
+        multi_label: whether each of the `num_classes` labels is a separate
+            absent/present decision (IEMOCAP's form).
+        hidden_dim: common feature size d (paper: 40).
+        num_heads: attention heads in MCIM (paper: 10 MOSI/IEMOCAP, 8 MOSEI).
+        num_layers: number of stacked MCIM layers D (paper: 4).
+        encoder_heads: heads of the two transformer encoders; default
+            `num_heads` (assumed; PAPER-NOTES decision 7).
+        encoder_layers: depth of each transformer encoder (assumed: 1).
+        intermediate_dim: FFN width; default 4 * hidden_dim in MCIM and
+            4 * (joint width) in the encoders (assumed).
+        dropout: dropout in attention and FFNs (assumed: 0.1; the paper is silent).
+        lambda_fea: weight lambda_1 of the feature distillation (assumed 1.0;
+            PAPER-NOTES decision 3). Saved with the model.
+        lambda_logits: weight lambda_2 of the logits distillation (assumed 1.0).
+        task_loss: "mse" (paper) or "l1" (MMSA's) for regression;
+            "crossentropy" for classification. Default by task.
+        logits_loss: "mse" or "js"; default "mse" for regression, "js" for
+            classification (the paper's choice).
+        attention: "crossmodal" (paper) or "self" (Table 3 ablation: every
+            crossmodal attention in MCIM replaced by self-attention).
+        fusion: "dynamic" (DFIM, paper) or "concat" (Table 3 ablation).
+        mask_mode: "zero_fill" (paper: attend over zero vectors) or "masked"
+            (attention ignores frames whose mask is 0; PAPER-NOTES decision 5).
+        joint_length: sequence length of the joint representation when the
+            modalities have different lengths (unaligned data; PAPER-NOTES
+            decision 6): each modality is linearly resampled to it. Default:
+            the text length. Aligned data is used as is.
+        mmd_kernel_num: number of Gaussian kernels in the MMD (decision 2).
+        mmd_kernel_mul: bandwidth ratio between neighbouring kernels.
+
+    Example:
+
+    ```python
+    model = keras_umdf.UMDF({"text": 300, "audio": 74, "vision": 35})
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    train = keras_umdf.data.make_dataset(data["train"], training=True,
+                                         batch_size=128)
+    model.fit(train, epochs=100)
+    model.predict({"text": x_l, "audio": x_a, "vision": x_v})
+    ```
+    """
+
+    def __init__(
+        self,
+        modality_dims: dict[str, int] | None = None,
+        task: str = "regression",
+        num_classes: int | None = None,
+        multi_label: bool = False,
+        hidden_dim: int = 40,
+        num_heads: int = 10,
+        num_layers: int = 4,
+        encoder_heads: int | None = None,
+        encoder_layers: int = 1,
+        intermediate_dim: int | None = None,
+        dropout: float = 0.1,
+        lambda_fea: float = 1.0,
+        lambda_logits: float = 1.0,
+        task_loss: str | None = None,
+        logits_loss: str | None = None,
+        attention: str = "crossmodal",
+        fusion: str = "dynamic",
+        mask_mode: str = "zero_fill",
+        joint_length: int | None = None,
+        mmd_kernel_num: int = 5,
+        mmd_kernel_mul: float = 2.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if modality_dims is None:
+            modality_dims = {"text": 300, "audio": 74, "vision": 35}
+        self.modality_dims = _validate_modality_dims(modality_dims)
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}; received task={task!r}.")
+        self.task = task
+        if task == "classification":
+            if not isinstance(num_classes, int) or num_classes < 2:
+                raise ValueError(
+                    "classification needs num_classes, an int >= 2 (the number of "
+                    f"labels for multi_label=True); received {num_classes!r}."
+                )
+        elif multi_label:
+            raise ValueError("multi_label=True needs task='classification'.")
+        self.num_classes = num_classes
+        self.multi_label = bool(multi_label)
+        for name, value in (
+            ("hidden_dim", hidden_dim),
+            ("num_heads", num_heads),
+            ("num_layers", num_layers),
+            ("encoder_layers", encoder_layers),
+            ("mmd_kernel_num", mmd_kernel_num),
+        ):
+            _check_positive_int(name, value)
+        if hidden_dim % num_heads:
+            raise ValueError(
+                f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}; "
+                "choose hidden_dim as a multiple of num_heads (paper: 40 and 10)."
+            )
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.num_layers = num_layers
+        self.encoder_heads = num_heads if encoder_heads is None else encoder_heads
+        _check_positive_int("encoder_heads", self.encoder_heads)
+        joint_width = hidden_dim * len(self.modality_dims)
+        if joint_width % self.encoder_heads:
+            raise ValueError(
+                f"The joint width {joint_width} ({len(self.modality_dims)} modalities "
+                f"x hidden_dim {hidden_dim}) is not divisible by encoder_heads="
+                f"{self.encoder_heads}; pass encoder_heads that divides it."
+            )
+        self.encoder_layers = encoder_layers
+        if intermediate_dim is not None:
+            _check_positive_int("intermediate_dim", intermediate_dim)
+        self.intermediate_dim = intermediate_dim
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
+        self.dropout = dropout
+        for name, value in (
+            ("lambda_fea", lambda_fea),
+            ("lambda_logits", lambda_logits),
+        ):
+            if (
+                not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(
+                    f"{name} must be a finite number >= 0 (0 switches the term off); "
+                    f"received {value!r}."
+                )
+        self.lambda_fea = float(lambda_fea)
+        self.lambda_logits = float(lambda_logits)
+        self.task_loss = task_loss or TASK_LOSSES[task][0]
+        if self.task_loss not in TASK_LOSSES[task]:
+            raise ValueError(
+                f"task_loss={task_loss!r} does not fit task={task!r}; use one of "
+                f"{TASK_LOSSES[task]}."
+            )
+        self.logits_loss = logits_loss or ("mse" if task == "regression" else "js")
+        _check_choice("logits_loss", self.logits_loss, LOGITS_LOSSES)
+        _check_choice("attention", attention, ("crossmodal", "self"))
+        _check_choice("fusion", fusion, ("dynamic", "concat"))
+        _check_choice("mask_mode", mask_mode, MASK_MODES)
+        self.attention = attention
+        self.fusion = fusion
+        self.mask_mode = mask_mode
+        if joint_length is not None:
+            _check_positive_int("joint_length", joint_length)
+        self.joint_length = joint_length
+        self.mmd_kernel_num = mmd_kernel_num
+        self.mmd_kernel_mul = float(mmd_kernel_mul)
+
+        self.modalities = tuple(self.modality_dims)
+        self.joint_width = joint_width
+        if self.task == "regression":
+            self._output_units = 1
+        elif self.multi_label:
+            self._output_units = 2 * num_classes
+        else:
+            self._output_units = num_classes
+
+        policy = self.dtype_policy
+        self.projections = {
+            m: ModalityProjection(hidden_dim, dtype=policy, name=f"{m}_projection")
+            for m in self.modalities
+        }
+        self.positional_embedding = PositionalEmbedding(
+            dtype=policy, name="positional_embedding"
+        )
+        self.mcim_layers = [
+            MultiGrainedCrossmodalInteraction(
+                num_heads,
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                attention=attention,
+                dtype=policy,
+                name=f"mcim_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.joint_encoder = [
+            TransformerEncoder(
+                self.encoder_heads,
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                dtype=policy,
+                name=f"joint_encoder_{i}",
+            )
+            for i in range(encoder_layers)
+        ]
+        self.integration = DynamicFeatureIntegration(
+            fusion=fusion, dtype=policy, name="dfim"
+        )
+        self.final_encoder = [
+            TransformerEncoder(
+                self.encoder_heads,
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                dtype=policy,
+                name=f"final_encoder_{i}",
+            )
+            for i in range(encoder_layers)
+        ]
+        self.head_hidden = keras.layers.Dense(
+            joint_width, activation="relu", dtype=policy, name="head_hidden"
+        )
+        self.head_dropout = keras.layers.Dropout(dropout, dtype=policy)
+        self.head_output = keras.layers.Dense(
+            self._output_units, dtype="float32", name="head_output"
+        )
+        self.logits_head = keras.layers.Dense(
+            self._output_units, dtype="float32", name="f_y"
+        )
+        self._build_loss_trackers()
+        # Every shape is known from the configuration: build now, so that
+        # `load_weights`, `summary` and `count_params` work before a first call.
+        self.build()
+
+    # ------------------------------------------------------------------ build
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        d = self.hidden_dim
+        for m, width in self.modality_dims.items():
+            self.projections[m].build((None, None, width))
+        self.positional_embedding.build((None, None, d))
+        shapes = {m: (None, None, d) for m in self.modalities}
+        for layer in self.mcim_layers:
+            layer.build(shapes)
+        joint_shape = (None, None, self.joint_width)
+        for layer in self.joint_encoder + self.final_encoder:
+            layer.build(joint_shape)
+        self.integration.build([joint_shape, joint_shape])
+        self.head_hidden.build((None, self.joint_width))
+        self.head_output.build((None, self.joint_width))
+        self.logits_head.build((None, self.joint_width))
+        self.built = True
+
+    def _build_loss_trackers(self):
+        self.task_loss_tracker = keras.metrics.Mean(name="task_loss")
+        self.fea_loss_tracker = (
+            keras.metrics.Mean(name="fea_loss") if self.lambda_fea else None
+        )
+        self.logits_loss_tracker = (
+            keras.metrics.Mean(name="logits_loss") if self.lambda_logits else None
+        )
+
+    # ---------------------------------------------------------------- forward
+
+    def _check_view(self, view, where: str) -> None:
+        if not isinstance(view, dict):
+            raise ValueError(
+                f"UMDF expects {where} as a dict keyed by modality "
+                f"{list(self.modalities)}; received {type(view).__name__}."
+            )
+        missing = [m for m in self.modalities if m not in view]
+        unknown = [
+            k
+            for k in view
+            if k not in self.modalities
+            and not (k.endswith("_mask") and k[: -len("_mask")] in self.modalities)
+        ]
+        if missing or unknown:
+            raise ValueError(
+                f"{where} has keys {sorted(view)}; the model was built for "
+                f"modalities {list(self.modalities)} (plus optional '<modality>_mask')."
+                f" Missing: {missing}; unknown: {unknown}. Pass a zero array for an "
+                "absent modality."
+            )
+        for m in self.modalities:
+            shape = tuple(view[m].shape)
+            if len(shape) != 3 or shape[-1] != self.modality_dims[m]:
+                raise ValueError(
+                    f"{where}: {m} features have shape {shape} but the model was "
+                    f"built for (batch, time, {self.modality_dims[m]}); pass "
+                    f"features of width {self.modality_dims[m]} or a model with "
+                    f"modality_dims[{m!r}]={shape[-1] if shape else None}."
+                )
+
+    def encode(self, view, training=None):
+        """Encodes one view into the joint representation H (batch, T, 3d)."""
+        masks = None
+        if self.mask_mode == "masked":
+            masks = {
+                m: ops.cast(view[f"{m}_mask"], "bool")
+                if f"{m}_mask" in view
+                else ops.ones(ops.shape(view[m])[:2], "bool")
+                for m in self.modalities
+            }
+        z = {
+            m: self.positional_embedding(self.projections[m](view[m]))
+            for m in self.modalities
+        }
+        for layer in self.mcim_layers:
+            z = layer(z, masks=masks, training=training)
+        lengths = [z[m].shape[1] for m in self.modalities]
+        target = self.joint_length or lengths[0]
+        joint_mask = None
+        parts = []
+        for m in self.modalities:
+            part, mask = z[m], None if masks is None else masks[m]
+            if part.shape[1] is not None and part.shape[1] != target:
+                part, mask = _resample(part, mask, target)
+            parts.append(part)
+            if mask is not None:
+                joint_mask = (
+                    mask if joint_mask is None else ops.logical_or(joint_mask, mask)
+                )
+        h = ops.concatenate(parts, axis=-1)
+        for layer in self.joint_encoder:
+            h = layer(h, mask=joint_mask, training=training)
+        return h
+
+    def _head(self, h_a, h_b, training=None):
+        h = self.integration([h_a, h_b])
+        for layer in self.final_encoder:
+            h = layer(h, training=training)
+        last = h[:, -1, :]
+        hidden = self.head_dropout(self.head_hidden(last), training=training)
+        return self._shape_output(self.head_output(hidden))
+
+    def _shape_output(self, logits):
+        logits = ops.cast(logits, "float32")
+        if self.multi_label:
+            return ops.reshape(logits, (-1, self.num_classes, 2))
+        return logits
+
+    def call(self, inputs, training=None):
+        if isinstance(inputs, dict) and set(VIEW_KEYS) <= set(inputs):
+            view_a, view_b = inputs["view_a"], inputs["view_b"]
+            self._check_view(view_a, "inputs['view_a']")
+            self._check_view(view_b, "inputs['view_b']")
+            # Both views go through the shared encoder as one batch of 2B.
+            both = {k: ops.concatenate([view_a[k], view_b[k]], axis=0) for k in view_a}
+            h = self.encode(both, training=training)
+            h_a, h_b = ops.split(h, 2, axis=0)
+            last_a, last_b = h_a[:, -1, :], h_b[:, -1, :]
+            return {
+                "prediction": self._head(h_a, h_b, training=training),
+                "h_a": ops.cast(last_a, "float32"),
+                "h_b": ops.cast(last_b, "float32"),
+                "logits_a": self._shape_output(self.logits_head(last_a)),
+                "logits_b": self._shape_output(self.logits_head(last_b)),
+            }
+        self._check_view(inputs, "inputs")
+        h_a = self.encode(inputs, training=training)
+        # Without dropout both streams of a cloned sample are identical: encode once.
+        h_b = (
+            self.encode(inputs, training=training) if training and self.dropout else h_a
+        )
+        return self._head(h_a, h_b, training=training)
+
+    # ------------------------------------------------------------- objective
+
+    def compile(self, optimizer="adam", loss=None, **kwargs):
+        """Configures training; the loss is the model's own UMDF objective.
+
+        Raises:
+            ValueError: a `loss` is given. The task loss is the constructor's
+                `task_loss`, and the distillation terms are weighted by
+                `lambda_fea` and `lambda_logits`.
+        """
+        if loss is not None:
+            raise ValueError(
+                f"UMDF computes its own objective; received loss={loss!r}. Choose the "
+                "task loss with UMDF(task_loss=...) and the distillation weights with "
+                "lambda_fea / lambda_logits."
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        """Recompiles a loaded model (Keras skips this for a custom `compile`)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_task_loss(self, y, prediction, sample_weight=None):
+        """L_task: MSE or L1 (regression), cross-entropy (classification)."""
+        prediction = ops.cast(prediction, "float32")
+        if self.task == "regression":
+            y = ops.reshape(ops.cast(y, "float32"), (-1, 1))
+            error = prediction - y
+            per_sample = (
+                ops.square(error) if self.task_loss == "mse" else ops.abs(error)
+            )
+            per_sample = per_sample[:, 0]
+        else:
+            y = ops.cast(y, "int32")
+            if not self.multi_label:
+                y = ops.reshape(y, (-1,))
+            per_sample = keras.losses.sparse_categorical_crossentropy(
+                y, prediction, from_logits=True
+            )
+            if self.multi_label:
+                per_sample = ops.mean(per_sample, axis=-1)
+        if sample_weight is not None:
+            weight = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+            return ops.sum(per_sample * weight) / ops.maximum(ops.sum(weight), 1e-12)
+        return ops.mean(per_sample)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        distill = isinstance(y_pred, dict)
+        prediction = y_pred["prediction"] if distill else y_pred
+        task = self.compute_task_loss(y, prediction, sample_weight)
+        self.task_loss_tracker.update_state(task)
+        total = task
+        if distill and self.lambda_fea:
+            fea = maximum_mean_discrepancy(
+                y_pred["h_a"],
+                y_pred["h_b"],
+                kernel_num=self.mmd_kernel_num,
+                kernel_mul=self.mmd_kernel_mul,
+            )
+            self.fea_loss_tracker.update_state(fea)
+            total = total + self.lambda_fea * fea
+        if distill and self.lambda_logits:
+            if self.logits_loss == "mse":
+                logits = ops.mean(ops.square(y_pred["logits_a"] - y_pred["logits_b"]))
+            else:
+                logits = jensen_shannon_divergence(
+                    y_pred["logits_a"], y_pred["logits_b"]
+                )
+            self.logits_loss_tracker.update_state(logits)
+            total = total + self.lambda_logits * logits
+        for loss in self.losses:
+            total = total + ops.cast(ops.sum(loss), "float32")
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        distill = isinstance(y_pred, dict)
+        prediction = y_pred["prediction"] if distill else y_pred
+        logs = super().compute_metrics(x, y, prediction, sample_weight)
+        if not distill:
+            # One-view batches (evaluation) have no distillation terms to report.
+            logs.pop("fea_loss", None)
+            logs.pop("logits_loss", None)
+        return logs
+
+    # ------------------------------------------------------------ serialization
+
+    def load_weights(self, filepath, *args, **kwargs):
+        """Loads weights saved by `save_weights` (or a `.keras` file's weights).
+
+        Raises:
+            ValueError: the file holds weights of a differently configured model,
+                or is not a weights file; the message names the file.
+        """
+        try:
+            super().load_weights(filepath, *args, **kwargs)
+        except (ValueError, OSError, KeyError) as error:
+            raise ValueError(
+                f"Could not load the weights in {str(filepath)!r} into this UMDF "
+                f"({self.count_params()} parameters; modality_dims="
+                f"{self.modality_dims}, hidden_dim={self.hidden_dim}, num_layers="
+                f"{self.num_layers}, task={self.task!r}): {error} The file was "
+                "probably saved by a model with another configuration; create the "
+                "model with the arguments it was saved with, or load the whole "
+                "model with keras.saving.load_model('model.keras')."
+            ) from error
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "modality_dims": dict(self.modality_dims),
+                "task": self.task,
+                "num_classes": self.num_classes,
+                "multi_label": self.multi_label,
+                "hidden_dim": self.hidden_dim,
+                "num_heads": self.num_heads,
+                "num_layers": self.num_layers,
+                "encoder_heads": self.encoder_heads,
+                "encoder_layers": self.encoder_layers,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "lambda_fea": self.lambda_fea,
+                "lambda_logits": self.lambda_logits,
+                "task_loss": self.task_loss,
+                "logits_loss": self.logits_loss,
+                "attention": self.attention,
+                "fusion": self.fusion,
+                "mask_mode": self.mask_mode,
+                "joint_length": self.joint_length,
+                "mmd_kernel_num": self.mmd_kernel_num,
+                "mmd_kernel_mul": self.mmd_kernel_mul,
+            }
+        )
+        return config
+
+
+def _resample(x, mask, length: int):
+    """Linearly resamples (batch, T, d) to (batch, length, d) along time."""
+    source = x.shape[1]
+    weights = _interpolation_matrix(source, length)
+    x = ops.einsum("ts,bsd->btd", ops.cast(weights, x.dtype), x)
+    if mask is not None:
+        mask = ops.einsum("ts,bs->bt", weights, ops.cast(mask, "float32")) > 0
+    return x, mask
+
+
+def _interpolation_matrix(source: int, target: int) -> np.ndarray:
+    positions = np.linspace(0.0, source - 1.0, target)
+    lower = np.floor(positions).astype(int)
+    upper = np.minimum(lower + 1, source - 1)
+    frac = positions - lower
+    matrix = np.zeros((target, source), np.float32)
+    matrix[np.arange(target), lower] += 1.0 - frac
+    matrix[np.arange(target), upper] += frac
+    return matrix
+
+
+def _validate_modality_dims(modality_dims) -> dict[str, int]:
+    if not isinstance(modality_dims, dict) or not modality_dims:
+        raise ValueError(
+            "modality_dims must be a dict such as {'text': 300, 'audio': 74, "
+            f"'vision': 35}}; received {modality_dims!r}."
+        )
+    unknown = [m for m in modality_dims if m not in MODALITIES]
+    if unknown:
+        raise ValueError(
+            f"Unknown modality names {unknown} in modality_dims; use the names "
+            f"{list(MODALITIES)}."
+        )
+    if len(modality_dims) < 2:
+        raise ValueError(
+            "UMDF fuses at least two modalities; received modality_dims="
+            f"{modality_dims!r}."
+        )
+    for m, d in modality_dims.items():
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0:
+            raise ValueError(
+                f"modality_dims[{m!r}] must be a positive int (the feature width); "
+                f"received {d!r}."
+            )
+    return {m: int(modality_dims[m]) for m in MODALITIES if m in modality_dims}
+
+
+def _check_positive_int(name: str, value) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a positive int; received {value!r}.")
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; received {value!r}.")

@@ -1,0 +1,35 @@
+"""Small random model inputs for the UMDF tests."""
+
+import numpy as np
+
+from keras_umdf.modalities import MODALITIES
+
+DIMS = {"text": 6, "audio": 5, "vision": 4}
+TIME = 5
+SMALL_CONFIG = dict(
+    modality_dims=DIMS, hidden_dim=8, num_heads=2, num_layers=1, dropout=0.0
+)
+# Two modalities halve the attention blocks of MCIM, and so the compile time of
+# the tests that only need some model to train.
+PAIR_DIMS = {"text": 6, "audio": 5}
+PAIR_CONFIG = dict(SMALL_CONFIG, modality_dims=PAIR_DIMS)
+
+
+def random_view(rng, batch, time=TIME, dims=DIMS, present=MODALITIES):
+    """One view: modality arrays, zero where a modality is absent, plus masks."""
+    view = {}
+    for m, d in dims.items():
+        x = rng.normal(size=(batch, time, d)).astype("float32")
+        keep = m in present
+        view[m] = x if keep else np.zeros_like(x)
+        view[f"{m}_mask"] = np.full((batch, time), float(keep), "float32")
+    return view
+
+
+def two_views(rng, batch, dims=DIMS, **kwargs):
+    """A two-view batch: view a keeps text (and audio), view b the rest."""
+    names = list(dims)
+    return {
+        "view_a": random_view(rng, batch, dims=dims, present=names[:-1], **kwargs),
+        "view_b": random_view(rng, batch, dims=dims, present=names[-1:], **kwargs),
+    }
