@@ -209,6 +209,14 @@ class MultimodalDataset:
                         f"{where}: lengths[{modality!r}] must be ({n},) for a modality "
                         f"in {sorted(split.features)}; received shape {lengths.shape}."
                     )
+                steps = split.features[modality].shape[1]
+                outside = (lengths < 0) | (lengths > steps)
+                if outside.any():
+                    sample = int(np.argmax(outside))
+                    raise ValueError(
+                        f"{where}: lengths[{modality!r}] must lie in [0, {steps}] (the "
+                        f"padded length); received {lengths[sample]} at sample {sample}."
+                    )
                 split.lengths[modality] = lengths
 
     def _check_labels(self, where: str, labels: np.ndarray) -> np.ndarray:

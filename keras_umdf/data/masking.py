@@ -1,0 +1,567 @@
+"""Missing modalities and missing frames: one specification, in NumPy and in TensorFlow.
+
+Training (PAPER-NOTES decision 4, "assumed" where the paper is silent): every sample
+gets two views, a and b. Each view draws its set of available modalities uniformly
+from the non-empty subsets of the sample's modalities (7 for text, audio, vision,
+the complete set included) and a frame-drop rate p ~ U[0, p_max]; every frame of
+every available modality is then dropped independently with probability p. The two
+views of a sample never share a modality set ("heterogeneous" views): view a draws
+uniformly from the 7 sets and view b uniformly from the 6 others, which is the
+distribution of redrawing b until it differs from a.
+
+Evaluation (the paper's protocol): a fixed test condition such as "la" keeps the
+listed modalities and removes the others entirely; a frame-drop rate p in [0, 1]
+then drops each frame of a kept modality with probability p (p = 1 removes
+everything). The frames an evaluation drops are keyed by (seed, modality, sample
+index), so they do not depend on the batch size or the order of the samples.
+
+Dropped or absent features are exactly zero, and every view carries presence masks
+"<modality>_mask" (1.0 = frame present). Frames at or beyond a sample's valid length
+(MMSA's `*_lengths` for unaligned data) are absent in every view.
+
+A frame is kept when its uniform draw u in [0, 1) satisfies u >= p, so p = 0 keeps
+every frame and p = 1 drops every frame.
+
+The NumPy functions (`ViewSampler.draw`, `ViewSampler.__call__`,
+`apply_condition`) serve `MaskedPyDataset` on machines without TensorFlow; the
+TensorFlow functions (`ViewSampler.draw_tf`, `ViewSampler.apply_tf`,
+`apply_condition_tf`) are the graph ops of `make_dataset`. Both follow the
+specification above; they use different random generators (NumPy's PCG64 and
+TensorFlow's stateless Philox), so they agree in distribution, not draw for draw.
+TensorFlow is imported inside the TensorFlow functions only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import numbers
+import zlib
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+import numpy as np
+
+from keras_umdf.modalities import MODALITIES
+from keras_umdf.modalities import condition_modalities
+
+# Independent random streams derived from one user seed.
+TRAIN_STREAM = 1
+EVAL_STREAM = 2
+SHUFFLE_STREAM = 3
+# Sub-streams of one training batch.
+_SETS_A, _SETS_B, _RATES, _FRAMES = 1, 2, 3, 4
+
+DEFAULT_P_MAX = 0.5
+"""Largest training frame-drop rate (assumed; PAPER-NOTES decision 4)."""
+
+
+def mask_key(modality: str) -> str:
+    """The key of a modality's presence mask in a view, e.g. "text_mask"."""
+    return f"{modality}_mask"
+
+
+def modality_sets(
+    modalities: Sequence[str] = MODALITIES,
+) -> tuple[tuple[str, ...], ...]:
+    """The non-empty subsets of `modalities`, by size, then in the given order.
+
+    For ("text", "audio", "vision") these are the seven sets of the paper, in the
+    order of `keras_umdf.modalities.CONDITIONS`: l, a, v, la, lv, av, lav.
+
+    Args:
+        modalities: the modality names of a dataset.
+
+    Returns:
+        A tuple of 2**M - 1 tuples of modality names.
+
+    Example:
+
+    ```python
+    modality_sets(("text", "audio"))  # (("text",), ("audio",), ("text", "audio"))
+    ```
+    """
+    modalities = tuple(modalities)
+    return tuple(
+        subset
+        for size in range(1, len(modalities) + 1)
+        for subset in itertools.combinations(modalities, size)
+    )
+
+
+def check_rate(name: str, value, hint: str = "") -> float:
+    """Returns `value` as a float in [0, 1], or raises a ValueError naming it."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= float(value) <= 1.0
+    ):
+        raise ValueError(
+            f"{name} must be a number in [0, 1]; received {name}={value!r}.{hint}"
+        )
+    return float(value)
+
+
+def check_seed(seed) -> int:
+    """Returns `seed` as a non-negative int, or raises a ValueError naming it."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(
+            f"seed must be a non-negative integer; received seed={seed!r}."
+        )
+    return int(seed)
+
+
+def modality_key(modality: str) -> int:
+    """A stable integer per modality name, used to derive its random stream."""
+    if modality in MODALITIES:
+        return MODALITIES.index(modality)
+    return 16 + zlib.crc32(modality.encode("utf-8")) % (2**31 - 16)
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewMasks:
+    """The random draws of the two training views of a batch (NumPy).
+
+    Attributes:
+        set_a: int (B,) index into `ViewSampler.sets` of view a's modality set.
+        set_b: int (B,) the same for view b; never equal to `set_a`.
+        drop_rate: float32 (B, 2), the frame-drop rate p of views a and b.
+        frames: modality -> bool (B, 2, T_m), True where the frame is present
+            in view a (`[:, 0]`) or view b (`[:, 1]`).
+    """
+
+    set_a: np.ndarray
+    set_b: np.ndarray
+    drop_rate: np.ndarray
+    frames: dict[str, np.ndarray]
+
+
+class ViewSampler:
+    """Draws the two heterogeneous training views of each sample.
+
+    Implements PAPER-NOTES decision 4 (assumed where the paper is silent): each
+    view's available modalities are uniform over the non-empty subsets of
+    `modalities` (`sets`), the two views of a sample have different sets (a
+    uniform over all sets, b uniform over the others), and each view drops every
+    frame of its available modalities independently with its own rate
+    p ~ U[0, p_max]. Features of absent modalities and dropped frames become
+    exactly zero; each view carries "<modality>_mask" arrays (1.0 = present).
+
+    `draw`/`__call__` use NumPy; `draw_tf`/`apply_tf` are the same specification
+    as TensorFlow graph ops with stateless seeds (for `tf.data`).
+
+    Args:
+        modalities: the modalities of the data, at least two, e.g.
+            ("text", "audio", "vision").
+        p_max: largest frame-drop rate, in [0, 1] (assumed default 0.5).
+
+    Example:
+
+    ```python
+    sampler = ViewSampler(("text", "audio", "vision"), p_max=0.5)
+    views = sampler({"text": x_l, "audio": x_a, "vision": x_v},
+                    rng=np.random.default_rng(0))
+    views["view_a"]["audio_mask"]  # (B, T_a) float32, 1.0 = frame present
+    ```
+    """
+
+    def __init__(
+        self, modalities: Sequence[str] = MODALITIES, p_max: float = DEFAULT_P_MAX
+    ):
+        modalities = tuple(modalities)
+        if len(modalities) < 2 or len(set(modalities)) != len(modalities):
+            raise ValueError(
+                "Two views with different modality sets need at least two distinct "
+                f"modalities; received modalities={modalities!r}. With one "
+                "modality use evaluation batches (training=False) instead."
+            )
+        self.modalities = modalities
+        self.p_max = check_rate(
+            "p_max", p_max, " It is the largest training frame-drop rate."
+        )
+        self.sets = modality_sets(modalities)
+        # presence[k, j]: modality j is available in set k.
+        self.presence = np.array(
+            [[m in subset for m in modalities] for subset in self.sets], dtype=bool
+        )
+
+    @property
+    def num_sets(self) -> int:
+        return len(self.sets)
+
+    # ----------------------------------------------------------------- NumPy
+    def draw(
+        self,
+        rng: np.random.Generator,
+        batch_size: int,
+        sequence_lengths: Mapping[str, int],
+        lengths: Mapping[str, np.ndarray] | None = None,
+    ) -> ViewMasks:
+        """Draws the modality sets, rates and frame masks of one batch (NumPy).
+
+        Args:
+            rng: the generator to draw from.
+            batch_size: B.
+            sequence_lengths: modality -> T_m for every modality of the sampler.
+            lengths: optional modality -> int (B,) valid leading frames.
+
+        Returns:
+            A `ViewMasks`.
+        """
+        k = self.num_sets
+        set_a = rng.integers(0, k, size=batch_size)
+        set_b = (set_a + 1 + rng.integers(0, k - 1, size=batch_size)) % k
+        drop_rate = (rng.random((batch_size, 2)) * self.p_max).astype(np.float32)
+        sets = np.stack([set_a, set_b], axis=1)
+        frames = {}
+        for j, modality in enumerate(self.modalities):
+            steps = int(sequence_lengths[modality])
+            u = rng.random((batch_size, 2, steps), dtype=np.float32)
+            keep = u >= drop_rate[:, :, None]
+            keep &= self.presence[sets, j][:, :, None]
+            if lengths is not None and modality in lengths:
+                valid = np.arange(steps) < np.asarray(lengths[modality])[:, None]
+                keep &= valid[:, None, :]
+            frames[modality] = keep
+        return ViewMasks(set_a=set_a, set_b=set_b, drop_rate=drop_rate, frames=frames)
+
+    def __call__(
+        self,
+        features: Mapping[str, np.ndarray],
+        *,
+        rng: np.random.Generator,
+        lengths: Mapping[str, np.ndarray] | None = None,
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """Turns a batch into its two views (NumPy).
+
+        Args:
+            features: modality -> float (B, T_m, d_m) for every modality of the
+                sampler.
+            rng: the generator to draw from.
+            lengths: optional modality -> int (B,) valid leading frames.
+
+        Returns:
+            {"view_a": view, "view_b": view}, each view a dict with the masked
+            float32 features and float32 "<modality>_mask" (B, T_m).
+        """
+        self._check_features(features)
+        batch = int(next(iter(features.values())).shape[0])
+        steps = {m: features[m].shape[1] for m in self.modalities}
+        masks = self.draw(rng, batch, steps, lengths)
+        views = {}
+        for v, name in enumerate(("view_a", "view_b")):
+            frames = {m: masks.frames[m][:, v] for m in self.modalities}
+            views[name] = apply_frames(features, frames)
+        return views
+
+    # ------------------------------------------------------------ TensorFlow
+    def draw_tf(self, seed, batch_size, sequence_lengths, lengths=None) -> dict:
+        """`draw` as TensorFlow graph ops, keyed by a stateless seed.
+
+        Args:
+            seed: int64 (2,) stateless seed (e.g. derived with
+                `tf.random.experimental.stateless_fold_in`).
+            batch_size: B, a Python int or a scalar int tensor.
+            sequence_lengths: modality -> T_m (Python ints).
+            lengths: optional modality -> int (B,) tensor of valid leading frames.
+
+        Returns:
+            dict with "set_a", "set_b" (int32 (B,)), "drop_rate" (float32 (B, 2))
+            and "frames" (modality -> bool (B, 2, T_m)), as in `ViewMasks`.
+        """
+        import tensorflow as tf
+
+        fold = tf.random.experimental.stateless_fold_in
+        seed = tf.cast(seed, tf.int64)
+        k = self.num_sets
+        shape = tf.reshape(tf.cast(batch_size, tf.int32), [1])
+        set_a = tf.random.stateless_uniform(
+            shape, fold(seed, _SETS_A), minval=0, maxval=k, dtype=tf.int32
+        )
+        offset = tf.random.stateless_uniform(
+            shape, fold(seed, _SETS_B), minval=0, maxval=k - 1, dtype=tf.int32
+        )
+        set_b = (set_a + 1 + offset) % k
+        drop_rate = self.p_max * tf.random.stateless_uniform(
+            tf.concat([shape, [2]], 0), fold(seed, _RATES)
+        )
+        sets = tf.stack([set_a, set_b], axis=1)
+        present = tf.gather(tf.constant(self.presence), sets)  # (B, 2, M)
+        frames = {}
+        for j, modality in enumerate(self.modalities):
+            steps = int(sequence_lengths[modality])
+            u = tf.random.stateless_uniform(
+                tf.concat([shape, [2, steps]], 0),
+                fold(fold(seed, _FRAMES), modality_key(modality)),
+            )
+            keep = tf.logical_and(u >= drop_rate[:, :, None], present[:, :, j, None])
+            if lengths is not None and modality in lengths:
+                valid = (
+                    tf.range(steps)[None, :]
+                    < tf.cast(lengths[modality], tf.int32)[:, None]
+                )
+                keep = tf.logical_and(keep, valid[:, None, :])
+            frames[modality] = keep
+        return {
+            "set_a": set_a,
+            "set_b": set_b,
+            "drop_rate": drop_rate,
+            "frames": frames,
+        }
+
+    def apply_tf(self, features, seed, lengths=None) -> dict:
+        """`__call__` as TensorFlow graph ops, keyed by a stateless seed.
+
+        Args:
+            features: modality -> float (B, T_m, d_m) tensors.
+            seed: int64 (2,) stateless seed.
+            lengths: optional modality -> int (B,) tensors.
+
+        Returns:
+            {"view_a": view, "view_b": view} of float32 tensors.
+        """
+        import tensorflow as tf
+
+        self._check_features(features)
+        batch = tf.shape(features[self.modalities[0]])[0]
+        steps = {m: int(features[m].shape[1]) for m in self.modalities}
+        masks = self.draw_tf(seed, batch, steps, lengths)
+        views = {}
+        for v, name in enumerate(("view_a", "view_b")):
+            frames = {m: masks["frames"][m][:, v] for m in self.modalities}
+            views[name] = apply_frames_tf(features, frames)
+        return views
+
+    def _check_features(self, features) -> None:
+        missing = [m for m in self.modalities if m not in features]
+        if missing:
+            raise ValueError(
+                f"The sampler was built for modalities {self.modalities} but the "
+                f"features lack {missing}; received {sorted(features)}."
+            )
+
+    def __repr__(self) -> str:
+        return f"ViewSampler(modalities={self.modalities!r}, p_max={self.p_max})"
+
+
+def apply_frames(
+    features: Mapping[str, np.ndarray], frames: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Zeroes absent frames (NumPy) and adds the float32 "<modality>_mask" arrays.
+
+    Args:
+        features: modality -> float (B, T_m, d_m).
+        frames: modality -> bool (B, T_m), True where the frame is present.
+
+    Returns:
+        A view: modality -> float32 features, "<modality>_mask" -> float32 (B, T_m).
+    """
+    view = {}
+    for modality, keep in frames.items():
+        mask = np.asarray(keep, dtype=np.float32)
+        view[modality] = np.asarray(features[modality], np.float32) * mask[..., None]
+        view[mask_key(modality)] = mask
+    return _sorted(view)
+
+
+def apply_frames_tf(features, frames) -> dict:
+    """`apply_frames` as TensorFlow ops."""
+    import tensorflow as tf
+
+    view = {}
+    for modality, keep in frames.items():
+        mask = tf.cast(keep, tf.float32)
+        view[modality] = tf.cast(features[modality], tf.float32) * mask[..., None]
+        view[mask_key(modality)] = mask
+    return _sorted(view)
+
+
+def _sorted(view: dict) -> dict:
+    """The view with its keys sorted, the same order on both implementations.
+
+    Keras' torch backend (3.15) flattens nested dicts in insertion order rather
+    than sorted, so a fixed, sorted order keeps the batches of every path
+    flattening alike.
+    """
+    return {key: view[key] for key in sorted(view)}
+
+
+# ------------------------------------------------------------------ evaluation
+def _check_condition_args(
+    condition, drop_rate, seed
+) -> tuple[tuple[str, ...], float, int]:
+    present = condition_modalities(condition)
+    drop_rate = check_rate(
+        "drop_rate", drop_rate, " It is the fraction of frames dropped (1.0 drops all)."
+    )
+    return present, drop_rate, check_seed(seed)
+
+
+def condition_frames(
+    indices: np.ndarray,
+    sequence_lengths: Mapping[str, int],
+    condition: str = "lav",
+    drop_rate: float = 0.0,
+    seed: int = 0,
+    lengths: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """The frames present under a test condition, for the samples `indices` (NumPy).
+
+    The draws of sample i are keyed by (seed, modality, i) alone.
+
+    Args:
+        indices: int (B,) indices of the samples in their split.
+        sequence_lengths: modality -> T_m.
+        condition: test condition, e.g. "la" (any letter order).
+        drop_rate: frame-drop rate p in [0, 1] within the present modalities.
+        seed: non-negative int.
+        lengths: optional modality -> int (B,) valid leading frames.
+
+    Returns:
+        modality -> bool (B, T_m), True where the frame is present.
+    """
+    present, drop_rate, seed = _check_condition_args(condition, drop_rate, seed)
+    indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    frames = {}
+    for modality, steps in sequence_lengths.items():
+        steps = int(steps)
+        if modality not in present or drop_rate >= 1.0:
+            keep = np.zeros((indices.size, steps), dtype=bool)
+        elif drop_rate <= 0.0:
+            keep = np.ones((indices.size, steps), dtype=bool)
+        else:
+            key = modality_key(modality)
+            u = np.stack(
+                [
+                    np.random.default_rng([seed, EVAL_STREAM, key, int(i)]).random(
+                        steps, dtype=np.float32
+                    )
+                    for i in indices
+                ]
+            ).reshape(indices.size, steps)
+            keep = u >= drop_rate
+        if lengths is not None and modality in lengths:
+            keep &= np.arange(steps) < np.asarray(lengths[modality])[:, None]
+        frames[modality] = keep
+    return frames
+
+
+def apply_condition(
+    features: Mapping[str, np.ndarray],
+    condition: str = "lav",
+    drop_rate: float = 0.0,
+    seed: int = 0,
+    *,
+    lengths: Mapping[str, np.ndarray] | None = None,
+    indices: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Applies a test condition of the paper to a batch of features (NumPy).
+
+    Modalities not named by `condition` are removed entirely (exactly zero,
+    mask 0); nothing else changes at `drop_rate=0`. With `drop_rate=p`, each frame
+    of a present modality is dropped independently with probability p, keyed by
+    (seed, modality, sample index), so the result does not depend on how the
+    samples are batched and is the same on every Keras backend; p = 1.0 zeroes
+    everything.
+
+    Args:
+        features: modality -> float (N, T_m, d_m), e.g. `split.features`.
+        condition: the present modalities as letters l, a, v in any order, one
+            of `keras_umdf.modalities.CONDITIONS` (e.g. "la": vision removed).
+        drop_rate: frame-drop rate p in [0, 1].
+        seed: non-negative int seed of the frame drops.
+        lengths: optional modality -> int (N,) valid leading frames; later frames
+            are absent (zero, mask 0).
+        indices: optional int (N,) indices of these samples in their split (the
+            key of their draws); default 0..N-1.
+
+    Returns:
+        A view: modality -> float32 (N, T_m, d_m) and "<modality>_mask" -> float32
+        (N, T_m), 1.0 where the frame is present.
+
+    Example:
+
+    ```python
+    view = apply_condition(data["test"].features, "la")
+    model.predict(view)  # vision missing
+    view = apply_condition(data["test"].features, "lav", drop_rate=0.3, seed=0)
+    ```
+    """
+    features = dict(features)
+    if not features:
+        raise ValueError("apply_condition needs at least one modality; received none.")
+    num = int(next(iter(features.values())).shape[0])
+    if indices is None:
+        indices = np.arange(num)
+    steps = {m: int(np.shape(x)[1]) for m, x in features.items()}
+    frames = condition_frames(indices, steps, condition, drop_rate, seed, lengths)
+    return apply_frames(features, frames)
+
+
+def apply_condition_tf(
+    features,
+    condition: str = "lav",
+    drop_rate: float = 0.0,
+    seed: int = 0,
+    *,
+    indices=None,
+    lengths=None,
+) -> dict:
+    """`apply_condition` as TensorFlow graph ops (for `tf.data`).
+
+    The draws of sample i are keyed by (seed, modality, i) with TensorFlow's
+    stateless generator, so they do not depend on the batching either.
+
+    Args:
+        features: modality -> float (B, T_m, d_m) tensors.
+        condition: test condition, e.g. "la".
+        drop_rate: frame-drop rate p in [0, 1] (a Python float).
+        seed: non-negative int.
+        indices: int (B,) tensor of the samples' indices in their split; needed
+            when 0 < drop_rate < 1.
+        lengths: optional modality -> int (B,) tensors.
+
+    Returns:
+        A view of float32 tensors, as `apply_condition`.
+    """
+    import tensorflow as tf
+
+    present, drop_rate, seed = _check_condition_args(condition, drop_rate, seed)
+    frames = {}
+    for modality, x in features.items():
+        steps = int(x.shape[1])
+        batch = tf.shape(x)[0]
+        if modality not in present or drop_rate >= 1.0:
+            keep = tf.zeros([batch, steps], tf.bool)
+        elif drop_rate <= 0.0:
+            keep = tf.ones([batch, steps], tf.bool)
+        else:
+            if indices is None:
+                raise ValueError(
+                    "apply_condition_tf needs the samples' `indices` when "
+                    f"0 < drop_rate < 1; received drop_rate={drop_rate} and "
+                    "indices=None."
+                )
+            base = tf.constant([seed, EVAL_STREAM], tf.int64)
+            base = tf.random.experimental.stateless_fold_in(
+                base, modality_key(modality)
+            )
+
+            def draw(i, base=base, steps=steps):
+                return tf.random.stateless_uniform(
+                    [steps], tf.random.experimental.stateless_fold_in(base, i)
+                )
+
+            u = tf.map_fn(
+                draw,
+                tf.cast(indices, tf.int64),
+                fn_output_signature=tf.TensorSpec([steps], tf.float32),
+            )
+            keep = u >= drop_rate
+        if lengths is not None and modality in lengths:
+            valid = (
+                tf.range(steps)[None, :] < tf.cast(lengths[modality], tf.int32)[:, None]
+            )
+            keep = tf.logical_and(keep, valid)
+        frames[modality] = keep
+    return apply_frames_tf(features, frames)
