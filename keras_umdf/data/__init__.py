@@ -10,6 +10,7 @@ import importlib
 from keras_umdf.data.multimodal_dataset import IEMOCAP_EMOTIONS
 from keras_umdf.data.multimodal_dataset import MultimodalDataset
 from keras_umdf.data.multimodal_dataset import Split
+from keras_umdf.data.synthetic import synthetic
 
 # Public name -> module (below keras_umdf.data) that defines it.
 _LAZY = {
@@ -19,8 +20,6 @@ _LAZY = {
     # Pipelines: tf.data (TensorFlow installed) and keras.utils.PyDataset (any backend).
     "make_dataset": "pipeline",
     "MaskedPyDataset": "py_dataset",
-    # Built-in synthetic datasets.
-    "synthetic": "synthetic",
     # Streaming from disk.
     "write_shards": "shards",
     "make_dataset_from_shards": "shards",
