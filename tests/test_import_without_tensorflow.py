@@ -35,7 +35,9 @@ assert not loaded, loaded
 )
 def test_import_and_predict_without_tensorflow(subprocess_env):
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
         env=subprocess_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
