@@ -14,6 +14,11 @@ import time
 
 BACKENDS = ("tensorflow", "jax", "torch")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# One pytest worker per core (pytest-xdist). Most of the suite's time is Python
+# tracing and compiling models, which uses one core, so workers scale well. Each
+# file stays on one worker, so module-scoped fixtures (a shared trained model) are
+# built once.
+XDIST = ("-n", "auto", "--dist", "loadfile")
 
 
 def run(title, command, env=None):
@@ -41,7 +46,7 @@ def main():
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         code = run(
             f"pytest [{backend}]",
-            [python, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args],
+            [python, "-m", "pytest", "-p", "no:cacheprovider", *XDIST, *pytest_args],
             env=env,
         )
         # Exit code 5 means "no tests collected": a suite that ran nothing fails.

@@ -540,11 +540,12 @@ class UMDF(keras.Model):
         try:
             super().load_weights(filepath, *args, **kwargs)
         except (ValueError, OSError, KeyError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise ValueError(
                 f"Could not load the weights in {str(filepath)!r} into this UMDF "
                 f"({self.count_params()} parameters; modality_dims="
                 f"{self.modality_dims}, hidden_dim={self.hidden_dim}, num_layers="
-                f"{self.num_layers}, task={self.task!r}): {error} The file was "
+                f"{self.num_layers}, task={self.task!r}): {reason} The file was "
                 "probably saved by a model with another configuration; create the "
                 "model with the arguments it was saved with, or load the whole "
                 "model with keras.saving.load_model('model.keras')."

@@ -1,5 +1,6 @@
 """Small random model inputs for the UMDF tests."""
 
+import keras
 import numpy as np
 
 from keras_umdf.modalities import MODALITIES
@@ -33,3 +34,15 @@ def two_views(rng, batch, dims=DIMS, **kwargs):
         "view_a": random_view(rng, batch, dims=dims, present=names[:-1], **kwargs),
         "view_b": random_view(rng, batch, dims=dims, present=names[-1:], **kwargs),
     }
+
+
+def compile_for_a_quick_check(model, **kwargs):
+    """Compiles for a test that trains a step or two only to see that it works.
+
+    TensorFlow traces a graph of this model in about 15 s but runs an eager step
+    in about 1 s, so such tests run eagerly there; JAX is the other way round, and
+    torch is eager anyway. The compiled TensorFlow path is covered by the tests
+    that train longer (overfitting, seeding, the shared trained model).
+    """
+    eager = keras.backend.backend() == "tensorflow"
+    model.compile(optimizer="adam", run_eagerly=eager, **kwargs)

@@ -1,0 +1,80 @@
+"""UMDF: argument validation and input checks."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_umdf import UMDF
+from tests.models.umdf_inputs import DIMS
+from tests.models.umdf_inputs import PAIR_DIMS
+from tests.models.umdf_inputs import random_view
+
+BACKEND = keras.backend.backend()
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def fit(model, x, y, epochs, **kwargs):
+    return model.fit(x, y, epochs=epochs, batch_size=len(y), verbose=0, **kwargs)
+
+
+def regression_batch(rng, batch=8, dims=PAIR_DIMS):
+    """Two views of the same clips (complete, and with the last modality missing)
+    with labels that depend on the text."""
+    full = random_view(rng, batch, dims=dims)
+    partial = {k: v.copy() for k, v in full.items()}
+    last = list(dims)[-1]
+    partial[last][:] = 0.0
+    partial[f"{last}_mask"][:] = 0.0
+    y = np.clip(full["text"].mean(axis=(1, 2)) * 6, -3, 3)[:, None]
+    return {"view_a": full, "view_b": partial}, y.astype("float32")
+
+
+# ---------------------------------------------------------------- construction
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(hidden_dim=30, num_heads=4),
+            "hidden_dim=30 is not divisible by num_heads=4",
+        ),
+        (dict(task="ranking"), "task must be one of"),
+        (
+            dict(modality_dims={"text": 3, "speech": 4}),
+            r"Unknown modality names \['speech'\]",
+        ),
+        (
+            dict(modality_dims={"text": 3, "audio": 0}),
+            r"modality_dims\['audio'\].*received 0",
+        ),
+        (dict(modality_dims={"text": 3}), "at least two modalities"),
+        (dict(task="classification"), "num_classes"),
+        (dict(lambda_fea=-1.0), "lambda_fea must be a finite number >= 0"),
+        (dict(task_loss="crossentropy"), "does not fit task='regression'"),
+        (dict(fusion="sum"), "fusion must be one of"),
+        (dict(num_layers=0), "num_layers must be a positive int; received 0"),
+        (dict(encoder_heads=7), "not divisible by encoder_heads=7"),
+    ],
+)
+def test_constructor_validates_arguments(small_config, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        UMDF(**{**small_config, **kwargs})
+
+
+def test_compile_refuses_a_loss(pair_config):
+    with pytest.raises(ValueError, match="own objective"):
+        UMDF(**pair_config).compile(optimizer="adam", loss="mse")
+
+
+def test_wrong_inputs_name_the_problem(small_config, rng):
+    model = UMDF(**small_config)
+    view = random_view(rng, 2, dims={**DIMS, "audio": 7})
+    with pytest.raises(ValueError, match=r"audio features have shape \(2, 5, 7\)"):
+        model(view)
+    view = random_view(rng, 2)
+    del view["vision"]
+    with pytest.raises(ValueError, match=r"Missing: \['vision'\]"):
+        model(view)

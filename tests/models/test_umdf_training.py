@@ -1,0 +1,95 @@
+"""UMDF: the self-distillation objective and training on every backend."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_umdf import UMDF
+from tests.models.umdf_inputs import PAIR_DIMS
+from tests.models.umdf_inputs import random_view
+from tests.models.umdf_inputs import two_views
+
+BACKEND = keras.backend.backend()
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def fit(model, x, y, epochs, **kwargs):
+    return model.fit(x, y, epochs=epochs, batch_size=len(y), verbose=0, **kwargs)
+
+
+def regression_batch(rng, batch=8, dims=PAIR_DIMS):
+    """Two views of the same clips (complete, and with the last modality missing)
+    with labels that depend on the text."""
+    full = random_view(rng, batch, dims=dims)
+    partial = {k: v.copy() for k, v in full.items()}
+    last = list(dims)[-1]
+    partial[last][:] = 0.0
+    partial[f"{last}_mask"][:] = 0.0
+    y = np.clip(full["text"].mean(axis=(1, 2)) * 6, -3, 3)[:, None]
+    return {"view_a": full, "view_b": partial}, y.astype("float32")
+
+
+# ------------------------------------------------------------------- training
+
+
+def test_overfits_a_tiny_batch(pair_config, rng):
+    model = UMDF(**pair_config)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    x, y = regression_batch(rng)
+    history = fit(model, x, y, 120).history
+    first, last = history["task_loss"][0], history["task_loss"][-1]
+    assert last < first / 10, (first, last)
+
+
+def test_history_reports_each_term_and_their_weighted_sum(trained):
+    history = trained["history"]
+    for name in ("task_loss", "fea_loss", "logits_loss"):
+        assert history[name][-1] > 0, name
+    expected = (
+        history["task_loss"][-1]
+        + 0.3 * history["fea_loss"][-1]
+        + 0.7 * history["logits_loss"][-1]
+    )
+    np.testing.assert_allclose(history["loss"][-1], expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "lambda_fea, lambda_logits", [(0.0, 1.0), (1.0, 0.0), (0.0, 0.0)]
+)
+def test_a_term_with_zero_weight_is_not_computed_or_reported(
+    pair_config, rng, lambda_fea, lambda_logits
+):
+    model = UMDF(**pair_config, lambda_fea=lambda_fea, lambda_logits=lambda_logits)
+    model.compile(optimizer="adam")
+    x = two_views(rng, 6, dims=PAIR_DIMS)
+    y = rng.normal(size=(6, 1)).astype("float32")
+    y_pred = model(x, training=True)
+    total = model.compute_loss(x, y, y_pred)
+    task = model.compute_task_loss(y, y_pred["prediction"])
+    names = {m.name for m in model.metrics}
+    assert ("fea_loss" in names) == bool(lambda_fea)
+    assert ("logits_loss" in names) == bool(lambda_logits)
+    if not lambda_fea and not lambda_logits:
+        # Plain single-network training of the same architecture.
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(total), ops.convert_to_numpy(task)
+        )
+    else:
+        assert float(ops.convert_to_numpy(total)) > float(ops.convert_to_numpy(task))
+
+
+def test_same_seed_gives_same_weights(pair_config, rng):
+    x, y = regression_batch(rng)
+    weights = []
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        model = UMDF(**{**pair_config, "dropout": 0.1})
+        model.compile(optimizer="adam")
+        fit(model, x, y, 2)
+        weights.append([ops.convert_to_numpy(w) for w in model.weights])
+    assert len(weights[0]) == len(weights[1]) > 0
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
