@@ -1,7 +1,5 @@
 """UMDF: the self-distillation objective and training on every backend."""
 
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -9,28 +7,9 @@ from keras import ops
 
 from keras_umdf import UMDF
 from tests.models.umdf_inputs import PAIR_DIMS
-from tests.models.umdf_inputs import random_view
+from tests.models.umdf_inputs import fit
+from tests.models.umdf_inputs import regression_batch
 from tests.models.umdf_inputs import two_views
-
-BACKEND = keras.backend.backend()
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def fit(model, x, y, epochs, **kwargs):
-    return model.fit(x, y, epochs=epochs, batch_size=len(y), verbose=0, **kwargs)
-
-
-def regression_batch(rng, batch=8, dims=PAIR_DIMS):
-    """Two views of the same clips (complete, and with the last modality missing)
-    with labels that depend on the text."""
-    full = random_view(rng, batch, dims=dims)
-    partial = {k: v.copy() for k, v in full.items()}
-    last = list(dims)[-1]
-    partial[last][:] = 0.0
-    partial[f"{last}_mask"][:] = 0.0
-    y = np.clip(full["text"].mean(axis=(1, 2)) * 6, -3, 3)[:, None]
-    return {"view_a": full, "view_b": partial}, y.astype("float32")
-
 
 # ------------------------------------------------------------------- training
 

@@ -46,3 +46,20 @@ def compile_for_a_quick_check(model, **kwargs):
     """
     eager = keras.backend.backend() == "tensorflow"
     model.compile(optimizer="adam", run_eagerly=eager, **kwargs)
+
+
+def fit(model, x, y, epochs, **kwargs):
+    """Full-batch training for `epochs` steps, silently."""
+    return model.fit(x, y, epochs=epochs, batch_size=len(y), verbose=0, **kwargs)
+
+
+def regression_batch(rng, batch=8, dims=PAIR_DIMS):
+    """Two views of the same clips (complete, and with the last modality missing)
+    with labels that depend on the text."""
+    full = random_view(rng, batch, dims=dims)
+    partial = {k: v.copy() for k, v in full.items()}
+    last = list(dims)[-1]
+    partial[last][:] = 0.0
+    partial[f"{last}_mask"][:] = 0.0
+    y = np.clip(full["text"].mean(axis=(1, 2)) * 6, -3, 3)[:, None]
+    return {"view_a": full, "view_b": partial}, y.astype("float32")
