@@ -242,6 +242,28 @@ class BatchTransform:
         return x, batch_labels_tf(labels, self.kind)
 
 
+def map_to_batches(
+    dataset, to_batch, num_batches, num_parallel_calls, prefetch, deterministic
+):
+    """The common end of the tf.data pipelines: map batch indices to masked
+    batches in parallel, declare the epoch's length, prefetch."""
+    import tensorflow as tf
+
+    autotune = tf.data.AUTOTUNE
+    dataset = dataset.map(
+        to_batch,
+        num_parallel_calls=autotune
+        if num_parallel_calls is None
+        else num_parallel_calls,
+        deterministic=deterministic,
+    )
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+    dataset = dataset.prefetch(autotune if prefetch is None else prefetch)
+    options = tf.data.Options()
+    options.deterministic = deterministic
+    return dataset.with_options(options)
+
+
 def make_dataset(
     split: Split,
     *,
@@ -378,19 +400,9 @@ def make_dataset(
             epoch, batch_index, batch_features, batch_labels, indices, batch_lengths
         )
 
-    autotune = tf.data.AUTOTUNE
-    dataset = dataset.map(
-        to_batch,
-        num_parallel_calls=autotune
-        if num_parallel_calls is None
-        else num_parallel_calls,
-        deterministic=deterministic,
+    return map_to_batches(
+        dataset, to_batch, num_batches, num_parallel_calls, prefetch, deterministic
     )
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
-    dataset = dataset.prefetch(autotune if prefetch is None else prefetch)
-    options = tf.data.Options()
-    options.deterministic = deterministic
-    return dataset.with_options(options)
 
 
 def _gather_fn(features, labels, lengths, cache):

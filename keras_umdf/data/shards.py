@@ -15,6 +15,7 @@ from keras_umdf.data.pipeline import BatchTransform
 from keras_umdf.data.pipeline import check_pipeline_args
 from keras_umdf.data.pipeline import check_positive_int
 from keras_umdf.data.pipeline import epoch_numbers
+from keras_umdf.data.pipeline import map_to_batches
 from keras_umdf.data.pipeline import prepare_split
 from keras_umdf.data.pipeline import stream_seed
 
@@ -341,16 +342,6 @@ def make_dataset_from_shards(
         lengths = {m: parsed[f"{m}_length"] for m in metadata["lengths"]}
         return transform(epoch, batch_index, features, labels, parsed["index"], lengths)
 
-    autotune = tf.data.AUTOTUNE
-    dataset = dataset.map(
-        to_batch,
-        num_parallel_calls=autotune
-        if num_parallel_calls is None
-        else num_parallel_calls,
-        deterministic=deterministic,
+    return map_to_batches(
+        dataset, to_batch, num_batches, num_parallel_calls, prefetch, deterministic
     )
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
-    dataset = dataset.prefetch(autotune if prefetch is None else prefetch)
-    options = tf.data.Options()
-    options.deterministic = deterministic
-    return dataset.with_options(options)
