@@ -1,8 +1,5 @@
 """MaskedPyDataset: the NumPy path, same contract and mask statistics as tf.data."""
 
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -12,6 +9,8 @@ from keras_umdf.data import MultimodalDataset
 from keras_umdf.data import Split
 from keras_umdf.data.masking import apply_condition
 from keras_umdf.data.py_dataset import MaskedPyDataset
+from tests.without_tensorflow import run_without_tensorflow
+from tests.without_tensorflow import skip_on_tensorflow
 
 STEPS = {"text": 30, "audio": 20, "vision": 25}
 DIMS = {"text": 3, "audio": 2, "vision": 2}
@@ -223,9 +222,6 @@ def test_fit_on_this_backend():
 
 
 BLOCK_TENSORFLOW_SCRIPT = """
-import sys
-for name in ("tensorflow", "tensorflow_datasets"):
-    sys.modules[name] = None
 import numpy as np
 from keras_umdf.data import MultimodalDataset, Split, MaskedPyDataset
 rng = np.random.default_rng(0)
@@ -234,21 +230,12 @@ features = {"text": rng.random((6, 4, 3), "float32"),
 data = MultimodalDataset({"train": Split(features, np.zeros(6), np.arange(6))})
 x, y = MaskedPyDataset(data["train"], training=True, batch_size=4)[0]
 print(sorted(x["view_a"]), y.shape)
-loaded = [m for m, v in sys.modules.items() if m.startswith("tensorflow") and v]
-assert not loaded, loaded
 """
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() == "tensorflow", reason="the TF backend needs TF"
-)
+@skip_on_tensorflow
 def test_works_without_tensorflow(subprocess_env):
-    result = subprocess.run(
-        [sys.executable, "-c", BLOCK_TENSORFLOW_SCRIPT],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-    )
+    result = run_without_tensorflow(BLOCK_TENSORFLOW_SCRIPT, subprocess_env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == (
         "['audio', 'audio_mask', 'text', 'text_mask'] (4, 1)"

@@ -1,7 +1,3 @@
-import subprocess
-import sys
-
-import keras
 import numpy as np
 import pytest
 
@@ -13,6 +9,8 @@ from tests.data.fake_files import mmsa_splits
 from tests.data.fake_files import mult_splits
 from tests.data.fake_files import write_csd
 from tests.data.fake_files import write_pickle
+from tests.without_tensorflow import run_without_tensorflow
+from tests.without_tensorflow import skip_on_tensorflow
 
 
 @pytest.mark.parametrize(
@@ -114,9 +112,6 @@ def test_synthetic_names():
 
 
 READ_WITHOUT_TENSORFLOW = """
-import sys
-for name in ("tensorflow", "tensorflow_datasets"):
-    sys.modules[name] = None
 import pickle
 import numpy as np
 from keras_umdf.data import load_dataset
@@ -131,20 +126,13 @@ path = sys.argv[1] + "/mosi_data.pkl"
 with open(path, "wb") as file:
     pickle.dump({"train": split}, file)
 print(load_dataset(path)["train"].features["text"].shape)
-loaded = [m for m, v in sys.modules.items() if m.startswith("tensorflow") and v]
-assert not loaded, loaded
 """
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() == "tensorflow", reason="the TF backend imports TF"
-)
+@skip_on_tensorflow
 def test_readers_work_without_tensorflow(tmp_path, subprocess_env):
-    result = subprocess.run(
-        [sys.executable, "-c", READ_WITHOUT_TENSORFLOW, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
+    result = run_without_tensorflow(
+        READ_WITHOUT_TENSORFLOW, subprocess_env, str(tmp_path)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "(2, 3, 4)"
