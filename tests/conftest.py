@@ -16,6 +16,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tf_only" in item.keywords and BACKEND != "tensorflow":
             item.add_marker(skip_tf)
+        marker = item.get_closest_marker("only_backend")
+        if marker is not None and BACKEND not in marker.args:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"backend-independent; runs under {marker.args} only"
+                )
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,155 @@
+"""Command-line options shared by the commands that read a dataset and train.
+
+`keras-umdf train`, `evaluate`, `reproduce` and `tune` all name a dataset the same
+way and start from the paper's per-dataset settings (`keras_umdf.presets`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from keras_umdf.presets import PRESET_NAMES
+from keras_umdf.presets import infer_preset_name
+from keras_umdf.presets import paper_preset
+
+DATASET_FORMATS = ("mult", "mmsa", "pickle", "csd", "tfds", "synthetic")
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds --dataset, --format, --data-seed and --scale."""
+    group = parser.add_argument_group("dataset")
+    group.add_argument(
+        "--dataset",
+        required=True,
+        help="a built-in synthetic dataset (mosi, mosei, iemocap), a MulT or MMSA "
+        "pickle, a TFDS name (cmu_mosi, cmu_mosei), or for .csd files "
+        "'text=T.csd,audio=A.csd,vision=V.csd,labels=L.csd'",
+    )
+    group.add_argument(
+        "--format",
+        choices=DATASET_FORMATS,
+        default=None,
+        help="the file format; inferred from --dataset when left out",
+    )
+    group.add_argument(
+        "--data-seed",
+        type=int,
+        default=0,
+        help="seed of a synthetic dataset (ignored for files)",
+    )
+    group.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="fraction of the real split sizes for a synthetic dataset",
+    )
+
+
+def load_dataset_from_args(args: argparse.Namespace):
+    """Loads the `MultimodalDataset` that --dataset and --format name.
+
+    Raises:
+        FileNotFoundError: a named file does not exist.
+        ValueError: the format is unknown or cannot be inferred.
+    """
+    from keras_umdf.data import load_dataset
+    from keras_umdf.data.readers import infer_format
+
+    source = parse_dataset_source(args.dataset, args.format)
+    format = args.format or infer_format(source)
+    if format == "synthetic":
+        if not 0.0 < args.scale <= 1.0:
+            raise ValueError(f"--scale must be in (0, 1]; received {args.scale}.")
+        return load_dataset(source, format=format, seed=args.data_seed,
+                            scale=args.scale)  # fmt: skip
+    return load_dataset(source, format=format)
+
+
+def parse_dataset_source(dataset: str, format: str | None):
+    """Turns --dataset into what `load_dataset` takes.
+
+    "text=T.csd,audio=A.csd,..." becomes a dict of paths; a path that does not
+    exist is reported here, with its name, rather than deep inside a reader.
+    """
+    from keras_umdf.data.readers import SYNTHETIC_NAMES
+    from keras_umdf.data.readers import TFDS_NAMES
+
+    if "=" in dataset:
+        paths = {}
+        for item in dataset.split(","):
+            key, sep, path = item.partition("=")
+            if not sep or not key or not path:
+                raise ValueError(
+                    f"--dataset {dataset!r}: each item of a .csd list is "
+                    "'modality=path' (keys text, audio, vision, labels)."
+                )
+            paths[key.strip()] = _existing(path.strip())
+        return paths
+    name = dataset.lower()
+    if format == "tfds" or name.split("/")[0] in TFDS_NAMES:
+        return dataset
+    if name in SYNTHETIC_NAMES:
+        return name
+    return _existing(dataset)
+
+
+def _existing(path: str) -> str:
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"--dataset: no file {path!r}; pass an existing MulT/MMSA pickle, .csd "
+            "files, or a synthetic name (mosi, mosei, iemocap)."
+        )
+    return path
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds --preset and the overrides of the paper's training settings."""
+    group = parser.add_argument_group("training (the paper's values by default)")
+    group.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        default=None,
+        help="which dataset's published settings to start from; inferred from "
+        "the dataset's name (mosi when nothing matches)",
+    )
+    group.add_argument("--batch-size", type=int, default=None)
+    group.add_argument("--learning-rate", type=float, default=None)
+    group.add_argument("--epochs", type=int, default=None)
+    group.add_argument("--num-heads", type=int, default=None)
+    group.add_argument("--hidden-dim", type=int, default=None)
+    group.add_argument("--num-layers", type=int, default=None)
+
+
+def training_settings(args: argparse.Namespace, data=None) -> dict:
+    """The paper's settings for the dataset with the user's overrides applied.
+
+    Returns:
+        A dict with "preset", "batch_size", "learning_rate", "epochs",
+        "num_heads", "hidden_dim" and "num_layers".
+
+    Raises:
+        ValueError: an override is not positive.
+    """
+    name = args.preset or infer_preset_name(
+        getattr(data, "name", None), getattr(args, "dataset", None)
+    )
+    preset = paper_preset(name or "mosi")
+    settings = {
+        "preset": preset.name,
+        "batch_size": preset.batch_size,
+        "learning_rate": preset.learning_rate,
+        "epochs": preset.epochs,
+        "num_heads": preset.num_heads,
+        "hidden_dim": preset.hidden_dim,
+        "num_layers": preset.num_layers,
+    }
+    for key in settings:
+        value = getattr(args, key, None)
+        if key == "preset" or value is None:
+            continue
+        if value <= 0:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(f"{flag} must be > 0; received {value}.")
+        settings[key] = value
+    return settings
