@@ -304,6 +304,38 @@ class UMDF(keras.Model):
         # `load_weights`, `summary` and `count_params` work before a first call.
         self.build()
 
+    @classmethod
+    def for_dataset(cls, data, **kwargs):
+        """Creates a UMDF whose inputs and outputs fit a `MultimodalDataset`.
+
+        Fills in `modality_dims`, `task`, `num_classes` and `multi_label` from
+        `data`; every other argument is passed through.
+
+        Raises:
+            ValueError: an argument in `kwargs` contradicts the dataset.
+
+        Example:
+
+        ```python
+        data = keras_umdf.data.synthetic("iemocap", scale=0.05)
+        model = keras_umdf.UMDF.for_dataset(data, num_heads=10)  # 4 labels
+        ```
+        """
+        derived = {
+            "modality_dims": dict(data.modality_dims),
+            "task": data.task,
+            "num_classes": data.num_classes if data.task == "classification" else None,
+            "multi_label": bool(data.multi_label),
+        }
+        for key, value in derived.items():
+            if key in kwargs and kwargs[key] != value:
+                raise ValueError(
+                    f"{key}={kwargs[key]!r} contradicts the dataset "
+                    f"{getattr(data, 'name', '')!r}, which has {key}={value!r}; "
+                    f"leave {key} out to take it from the dataset."
+                )
+        return cls(**{**derived, **kwargs})
+
     # ------------------------------------------------------------------ build
 
     def build(self, input_shape=None):

@@ -53,3 +53,23 @@ def test_wrong_inputs_name_the_problem(small_config, rng):
     del view["vision"]
     with pytest.raises(ValueError, match=r"Missing: \['vision'\]"):
         model(view)
+
+
+def test_for_dataset_takes_inputs_and_outputs_from_the_dataset():
+    from keras_umdf.data import synthetic
+
+    data = synthetic(
+        "iemocap",
+        scale=0.02,
+        sequence_length=6,
+        modality_dims={"text": 5, "audio": 4, "vision": 3},
+    )
+    model = UMDF.for_dataset(data, hidden_dim=8, num_heads=2, num_layers=1)
+    assert model.modality_dims == {"text": 5, "audio": 4, "vision": 3}
+    assert (model.task, model.num_classes, model.multi_label) == (
+        "classification",
+        4,
+        True,
+    )
+    with pytest.raises(ValueError, match="task='regression' contradicts"):
+        UMDF.for_dataset(data, task="regression")
