@@ -6,6 +6,8 @@ from sklearn.metrics import f1_score
 from keras_umdf.evaluation import regression_metrics
 from keras_umdf.evaluation import weighted_f1
 
+pytestmark = pytest.mark.only_backend("tensorflow")  # NumPy only
+
 
 def reference(p, t):
     """The field's computation (MMSA), written out from its definitions."""
@@ -49,10 +51,32 @@ def test_zero_labels_count_as_positive_only_in_has0():
 
 
 def test_all_zero_labels():
-    with pytest.warns(RuntimeWarning, match="Corr is undefined"):
+    with pytest.warns(RuntimeWarning) as caught:
         got = regression_metrics(np.array([0.1, -0.2]), np.zeros(2))
+    messages = " ".join(str(w.message) for w in caught)
+    assert "Corr is undefined" in messages and "Non0" in messages
     assert np.isnan(got["non0_acc2"]) and np.isnan(got["non0_f1"])
     assert got["has0_acc2"] == 0.5
+    # Has0: every label is "positive"; F1 weighted by the one true class.
+    assert got["has0_f1"] == pytest.approx(f1_score([1, 1], [1, 0], average="weighted"))
+
+
+def test_ties_at_zero_follow_each_convention():
+    # A prediction of exactly 0 is positive for Has0 (>= 0), negative for Non0 (> 0).
+    p = np.array([0.0, 0.0, 1.0, -1.0, 0.0])
+    t = np.array([1.0, -1.0, 1.0, -1.0, 0.0])
+    got = regression_metrics(p, t)
+    assert got["has0_acc2"] == pytest.approx(4 / 5)  # only t=-1, p=0 is wrong
+    assert got["non0_acc2"] == pytest.approx(3 / 4)  # t=0 dropped; t=1, p=0 wrong
+    expected = f1_score([1, 0, 1, 0], [0, 0, 1, 0], average="weighted")
+    assert got["non0_f1"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_half_to_even_can_make_a_near_miss_wrong():
+    # np.round(0.5) == 0 and np.round(-1.5) == -2: round half up would differ.
+    got = regression_metrics(np.array([0.5, -1.5, 1.5]), np.array([1.0, -1.0, 2.0]))
+    assert got["acc7"] == pytest.approx(1 / 3)
+    assert got["acc5"] == pytest.approx(1 / 3)
 
 
 def test_constant_predictions_give_nan_corr_with_warning(rng):
@@ -63,6 +87,24 @@ def test_constant_predictions_give_nan_corr_with_warning(rng):
     assert got["mae"] == pytest.approx(np.mean(np.abs(t)))
 
 
+def test_constant_predictions_with_rounding_noise_still_give_nan_corr(rng):
+    # np.std of seven 0.1s is about 1e-17, not 0: Corr must still be NaN, not noise.
+    p = np.full(7, 0.1)
+    assert np.std(p) != 0
+    with pytest.warns(RuntimeWarning, match="predictions constant: True"):
+        got = regression_metrics(p, rng.uniform(-3, 3, 7))
+    assert np.isnan(got["corr"])
+
+
+def test_float32_model_output_of_shape_n_by_1(rng):
+    t = rng.uniform(-3, 3, 30)
+    p = (t + rng.normal(0, 0.5, 30)).astype("float32")[:, None]
+    got = regression_metrics(p, t.astype("float32"))
+    expected = reference(p[:, 0].astype(np.float64), t.astype("float32"))
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, abs=1e-6), key
+
+
 def test_weighted_f1_matches_sklearn_with_absent_predicted_class(rng):
     y_true = rng.integers(0, 2, 50).astype(bool)
     y_pred = np.ones(50, bool)  # one class never predicted
@@ -70,8 +112,24 @@ def test_weighted_f1_matches_sklearn_with_absent_predicted_class(rng):
     assert weighted_f1(y_true, y_pred) == pytest.approx(expected, abs=1e-12)
 
 
+def test_weighted_f1_multiclass_and_not_symmetric(rng):
+    y_true = rng.integers(0, 4, 60)
+    y_pred = np.where(rng.random(60) < 0.6, y_true, 4)  # class 4 only predicted
+    expected = f1_score(y_true, y_pred, average="weighted", zero_division=0)
+    assert weighted_f1(y_true, y_pred) == pytest.approx(expected, abs=1e-12)
+    swapped = f1_score(y_pred, y_true, average="weighted", zero_division=0)
+    assert weighted_f1(y_pred, y_true) == pytest.approx(swapped, abs=1e-12)
+    assert abs(expected - swapped) > 1e-3  # truth first matters
+
+
 def test_rejects_mismatched_or_nonfinite_input():
     with pytest.raises(ValueError, match="received 3 and 2"):
         regression_metrics(np.zeros(3), np.zeros(2))
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="received 0 and 0"):
+        regression_metrics(np.zeros(0), np.zeros(0))
+    with pytest.raises(ValueError, match="predictions contain 1 NaN"):
         regression_metrics(np.array([np.nan, 1.0]), np.zeros(2))
+    with pytest.raises(ValueError, match="labels contain 1 NaN"):
+        regression_metrics(np.zeros(2), np.array([np.inf, 1.0]))
+    with pytest.raises(ValueError, match="received 3 and 2"):
+        weighted_f1([0, 1, 1], [0, 1])
