@@ -1,16 +1,10 @@
 """Crossmodal attention (Eq. 7) with the paper's residual connection and layer norm."""
 
-import math
-
 import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
-
-# Added (in float32) to the logits of missing key frames. Large enough that their
-# softmax weight underflows to exactly 0 whenever one key of the row is present, and
-# finite, so an all-missing row gives a uniform softmax instead of NaN.
-_MASKED_LOGIT = -1e9
+from keras_umdf.layers.scaled_dot_product_attention import scaled_dot_product_attention
 
 
 @keras_umdf_export
@@ -41,6 +35,13 @@ class CrossmodalAttention(keras.layers.Layer):
             (assumed placement; the paper gives no dropout).
         use_bias: whether the query, key, value and output projections have biases.
         epsilon: epsilon of the layer norm.
+        fused: compute faster where the result is the same to float tolerance:
+            self-attention (`source` is `target`) projects Q, K and V with one
+            matrix product, and without a mask or active dropout in float32 the
+            attention runs in the backend's fused kernel
+            (`keras.ops.dot_product_attention`). False computes every step on
+            its own (the reference path). Not a modelling choice; the weights
+            are the same either way.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -77,6 +78,7 @@ class CrossmodalAttention(keras.layers.Layer):
         dropout: float = 0.0,
         use_bias: bool = True,
         epsilon: float = 1e-5,
+        fused: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -96,6 +98,7 @@ class CrossmodalAttention(keras.layers.Layer):
         self.dropout = dropout
         self.use_bias = use_bias
         self.epsilon = epsilon
+        self.fused = bool(fused)
         self.supports_masking = True
 
     def build(self, target_shape, source_shape=None):
@@ -120,7 +123,6 @@ class CrossmodalAttention(keras.layers.Layer):
         self._width = width
         self._source_width = source_width
         self._head_dim = head_dim
-        self._scale = 1.0 / math.sqrt(head_dim)
         projected = self.num_heads * head_dim
 
         def projection(units, name):
@@ -148,28 +150,44 @@ class CrossmodalAttention(keras.layers.Layer):
 
     def call(self, target, source, source_mask=None, training=None):
         self._check_call(target, source, source_mask)
+        if self.fused and source is target:
+            query, key, value = self._project_self(target)
+        else:
+            query = self.query_dense(target)
+            key = self.key_dense(source)
+            value = self.value_dense(source)
         heads = (self.num_heads, self._head_dim)
-        query = ops.reshape(self.query_dense(target), ops.shape(target)[:-1] + heads)
-        query = query * ops.cast(self._scale, query.dtype)
-        key = ops.reshape(self.key_dense(source), ops.shape(source)[:-1] + heads)
-        value = ops.reshape(self.value_dense(source), ops.shape(source)[:-1] + heads)
-        # (batch, heads, T_t, T_s) scaled logits; softmax in float32.
-        logits = ops.cast(ops.einsum("bthk,bshk->bhts", query, key), "float32")
-        if source_mask is not None:
-            present = ops.cast(source_mask, "bool")
-            logits = ops.where(ops.expand_dims(present, (1, 2)), logits, _MASKED_LOGIT)
-        probabilities = ops.softmax(logits, axis=-1)
-        probabilities = self.attention_dropout(
-            ops.cast(probabilities, self.compute_dtype), training=training
+        query = ops.reshape(query, ops.shape(target)[:-1] + heads)
+        key = ops.reshape(key, ops.shape(source)[:-1] + heads)
+        value = ops.reshape(value, ops.shape(source)[:-1] + heads)
+        present = None if source_mask is None else ops.cast(source_mask, "bool")
+        attended = scaled_dot_product_attention(
+            query,
+            key,
+            value,
+            mask=present,
+            dropout=self.attention_dropout,
+            training=training,
+            fused=self.fused,
         )
-        attended = ops.einsum("bhts,bshk->bthk", probabilities, value)
         attended = ops.reshape(attended, ops.shape(target)[:-1] + (-1,))
         update = self.output_dense(attended)
-        if source_mask is not None:
+        if present is not None:
             # Rows without any present source frame: attention output exactly 0.
             has_source = ops.cast(ops.any(present, axis=-1), update.dtype)
             update = update * ops.reshape(has_source, (-1, 1, 1))
         return self.layer_norm(target + update)
+
+    def _project_self(self, x):
+        """Q, K and V of a self-attention as one matrix product."""
+        denses = (self.query_dense, self.key_dense, self.value_dense)
+        kernel = ops.concatenate([dense.kernel for dense in denses], axis=1)
+        projected = ops.matmul(x, kernel)
+        if self.use_bias:
+            projected = projected + ops.concatenate(
+                [dense.bias for dense in denses], axis=0
+            )
+        return ops.split(projected, 3, axis=-1)
 
     def _check_call(self, target, source, source_mask) -> None:
         target_shape, source_shape = tuple(target.shape), tuple(source.shape)
@@ -206,6 +224,7 @@ class CrossmodalAttention(keras.layers.Layer):
                 "dropout": self.dropout,
                 "use_bias": self.use_bias,
                 "epsilon": self.epsilon,
+                "fused": self.fused,
             }
         )
         return config

@@ -1,0 +1,159 @@
+"""Measures one UMDF configuration in this process (a child of `run.py`).
+
+Keras fixes its backend at import, so `run.py` starts one process per
+configuration with `KERAS_BACKEND` set and the configuration as JSON:
+
+    KERAS_BACKEND=jax python -m benchmarks.measure_umdf '{"batch_size": 16, ...}'
+
+Trains on one fixed two-view batch of synthetic data of the real shapes (the
+model's cost does not depend on the values; the input pipeline is measured
+apart by `measure_pipeline.py`), then predicts on one one-view batch. Each phase
+is timed after a warm-up (the first call traces or compiles; its time is
+reported as `first_*_s`) for at least `min_steps` steps and `*_seconds`
+seconds. Prints one `RESULT {json}` line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import sys
+import time
+
+DEFAULTS = {
+    "precision": "float32",
+    "batch_size": 16,
+    "jit_compile": "auto",
+    "modality_dims": {"text": 300, "audio": 74, "vision": 35},
+    "length": 50,
+    "hidden_dim": 40,
+    "num_heads": 10,
+    "num_layers": 4,
+    "dropout": None,
+    "train_seconds": 10.0,
+    "infer_seconds": 4.0,
+    "min_steps": 2,
+    "seed": 0,
+}
+
+
+def _timed(step, seconds: float, min_steps: int) -> tuple[float, list[float]]:
+    """Runs `step` once (warm-up), then timed; returns (first call s, step times)."""
+    start = time.perf_counter()
+    step()
+    first = time.perf_counter() - start
+    step()  # Second warm-up: some backends specialise on the second call.
+    times = []
+    begin = time.perf_counter()
+    while len(times) < min_steps or time.perf_counter() - begin < seconds:
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return first, times
+
+
+def measure(config: dict) -> dict:
+    config = {**DEFAULTS, **config}
+    import keras
+    import numpy as np
+
+    import keras_umdf
+
+    backend = keras.backend.backend()
+    if backend == "torch":
+        from benchmarks.threads import pin_torch_threads
+
+        pin_torch_threads()
+    keras.config.set_dtype_policy(config["precision"])
+    keras.utils.set_random_seed(config["seed"])
+    batch, length = config["batch_size"], config["length"]
+    dims = config["modality_dims"]
+    rng = np.random.default_rng(config["seed"])
+
+    def view():
+        return {
+            m: keras.ops.convert_to_tensor(
+                rng.standard_normal((batch, length, d), dtype=np.float32)
+            )
+            for m, d in dims.items()
+        }
+
+    x = {"view_a": view(), "view_b": view()}
+    y = keras.ops.convert_to_tensor(rng.standard_normal((batch, 1), np.float32))
+    test_view = view()
+    kwargs = {
+        "hidden_dim": config["hidden_dim"],
+        "num_heads": config["num_heads"],
+        "num_layers": config["num_layers"],
+    }
+    if config["dropout"] is not None:
+        kwargs["dropout"] = config["dropout"]
+    start = time.perf_counter()
+    model = keras_umdf.UMDF(dims, **kwargs)
+    compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-3)}
+    if config["jit_compile"] != "default":
+        compile_kwargs["jit_compile"] = config["jit_compile"]
+    model.compile(**compile_kwargs)
+    build_s = time.perf_counter() - start
+    result = {
+        "backend": backend,
+        "keras": keras.__version__,
+        "build_s": build_s,
+        "jit_compile": bool(model.jit_compile),
+        "params": int(model.count_params()),
+    }
+    losses = []
+
+    def train_step():
+        logs = model.train_on_batch(x, y, return_dict=True)
+        losses.append(float(logs["loss"]))
+
+    first, times = _timed(train_step, config["train_seconds"], config["min_steps"])
+    result.update(
+        first_train_step_s=first,
+        train_step_s=times,
+        train_samples_per_s=batch * len(times) / sum(times),
+        loss_finite=all(math.isfinite(v) for v in losses),
+        last_loss=losses[-1],
+    )
+    predictions = []
+
+    def infer_step():
+        predictions.append(model.predict_on_batch(test_view))
+
+    first, times = _timed(infer_step, config["infer_seconds"], config["min_steps"])
+    last = np.asarray(predictions[-1])
+    result.update(
+        first_infer_step_s=first,
+        infer_step_s=times,
+        infer_samples_per_s=batch * len(times) / sum(times),
+        prediction_dtype=str(last.dtype),
+        prediction_finite=bool(np.isfinite(last).all()),
+    )
+    result["device"] = _device(backend)
+    # ru_maxrss is in KiB on Linux.
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _device(backend: str) -> str:
+    """The accelerator the backend computes on, or "cpu"."""
+    if backend == "jax":
+        import jax
+
+        return str(jax.devices()[0].device_kind)
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+        return "cpu"
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return gpus[0].name if gpus else "cpu"
+
+
+if __name__ == "__main__":
+    print("RESULT " + json.dumps(measure(json.loads(sys.argv[1]))), flush=True)

@@ -1,0 +1,98 @@
+"""The benchmark's Markdown tables, from the document `run.py` writes as JSON."""
+
+from __future__ import annotations
+
+
+def _number(value, digits: int = 1, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}{suffix}"
+
+
+def markdown(document: dict) -> str:
+    """The results as Markdown: machine, peer, one row per configuration."""
+    summary, machine = document["summary"], document["machine"]
+    settings = document["settings"]
+    flops = summary["flops_per_sample"]
+    lines = [
+        "# keras_umdf benchmark",
+        "",
+        f"Command: `python benchmarks/{document['command']}`",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['threads']} "
+        f"threads per run, load average at start {machine['load_average_at_start']}"
+        f", {machine['date']}. fp32 matmul peak (NumPy, median of "
+        f"{summary['gemm_rounds']} rounds): "
+        f"{_number(summary['gemm_fp32_gflops_numpy'])} GFLOP/s.",
+        "",
+        f"Medians over {settings['rounds']} interleaved rounds. Model GFLOP per "
+        f"sample (parameterised matmuls, as in the issue): training "
+        f"{flops['train'] / 1e9:.3f}, inference {flops['infer_keras_umdf'] / 1e9:.3f} "
+        f"(keras_umdf encodes a test sample once) and "
+        f"{flops['infer_peer'] / 1e9:.3f} (the peer encodes it twice). "
+        f"With the attention products, training costs "
+        f"{flops['train_with_attention'] / 1e9:.3f} GFLOP per sample.",
+        "",
+    ]
+    if summary["peer"]:
+        lines += [
+            "## PyTorch peer (plain eager PyTorch, dropout 0)",
+            "",
+            "| Batch | Train samples/s | % of peak | Infer samples/s | % of peak "
+            "| torch GEMM GFLOP/s | Peak RSS MB | Rounds |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for batch, entry in sorted(summary["peer"].items(), key=lambda kv: int(kv[0])):
+            lines.append(
+                f"| {batch} | {_number(entry['train_samples_per_s'])} "
+                f"| {_number(entry['train_percent_of_peak'], 1, '%')} "
+                f"| {_number(entry['infer_samples_per_s'])} "
+                f"| {_number(entry['infer_percent_of_peak'], 1, '%')} "
+                f"| {_number(entry['gemm_fp32_gflops'])} "
+                f"| {_number(entry['peak_rss_mb'], 0)} | {entry['rounds']} |"
+            )
+        lines.append("")
+    lines += [
+        "## keras_umdf",
+        "",
+        "| Configuration | Batch | Train samples/s | x peer | % of peak "
+        "| Infer samples/s | x peer | % of peak | First step s | Peak RSS MB "
+        "| Rounds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in summary["rows"]:
+        if "train_samples_per_s" not in row:
+            error = "; ".join(row.get("errors", ["not run"]))
+            lines.append(f"| {row['label']} | {row['batch_size']} | {error} |||||||||")
+            continue
+        lines.append(
+            f"| {row['label']} | {row['batch_size']} "
+            f"| {_number(row['train_samples_per_s'])} "
+            f"| {_number(row.get('train_vs_peer'), 2)} "
+            f"| {_number(row['train_percent_of_peak'], 1, '%')} "
+            f"| {_number(row['infer_samples_per_s'])} "
+            f"| {_number(row.get('infer_vs_peer'), 2)} "
+            f"| {_number(row['infer_percent_of_peak'], 1, '%')} "
+            f"| {_number(row['first_train_step_s'])} "
+            f"| {_number(row['peak_rss_mb'], 0)} | {row['rounds']} |"
+        )
+    if summary["pipeline"]:
+        lines += [
+            "",
+            "## Input pipeline (tf.data, two-view masking, no model)",
+            "",
+            "| Batch | Pipeline batches/s | Training steps/s (first configuration) "
+            "| Pipeline / training |",
+            "|---|---|---|---|",
+        ]
+        for batch, entry in sorted(
+            summary["pipeline"].items(), key=lambda kv: int(kv[0])
+        ):
+            lines.append(
+                f"| {batch} | {_number(entry['pipeline_batches_per_s'])} "
+                f"| {_number(entry.get('train_steps_per_s'), 3)} "
+                f"| {_number(entry.get('pipeline_over_training'), 0, 'x')} |"
+            )
+    devices = sorted({row["device"] for row in summary["rows"] if "device" in row})
+    lines += ["", f"Devices: {', '.join(devices) or '-'}.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,368 @@
+"""The fast (fused) paths of the attention layers agree with the reference paths.
+
+`fused=True` (the default) batches MCIM's attentions and fuses projections; it
+must give the values and gradients of the one-attention-at-a-time computation
+(`fused=False`) and of the NumPy references of the paper's equations.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import keras_umdf
+from keras_umdf.layers import CrossmodalAttention
+from keras_umdf.layers import MultiGrainedCrossmodalInteraction
+from keras_umdf.layers import TransformerEncoder
+from keras_umdf.layers import scaled_dot_product_attention as kernel
+from tests.layers import reference
+from tests.layers.gradients import gradients
+from tests.layers.gradients import weighted_sum
+from tests.layers.reference import to_numpy
+
+pytestmark = pytest.mark.filterwarnings(reference.NUMPY_COPY_WARNING)
+
+B, T, D = 3, 4, 8
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
+
+
+@pytest.fixture(params=["default", "head_by_head"])
+def attention_path(request, monkeypatch):
+    """Runs a test as is, and again with TensorFlow's head-by-head attention
+    forced on (it is used only for large logits)."""
+    if request.param == "head_by_head":
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip("the head-by-head path is TensorFlow's")
+        monkeypatch.setattr(kernel, "HEAD_BY_HEAD_MIN_LOGITS", 0)
+    return request.param
+
+
+def aligned(rng, names=("text", "audio", "vision")):
+    return {m: rng.normal(size=(B, T, D)).astype("float32") for m in names}
+
+
+def mcim(names=("text", "audio", "vision"), **kwargs):
+    layer = MultiGrainedCrossmodalInteraction(
+        num_heads=2, intermediate_dim=12, **kwargs
+    )
+    layer.build({m: (None, T, D) for m in names})
+    reference.randomize_weights(layer)
+    return layer
+
+
+def masks_with_gaps(names):
+    masks = {m: np.ones((B, T), bool) for m in names}
+    masks[names[0]][0, 1] = False
+    masks[names[1]][1] = False  # Row 1: the second modality missing entirely.
+    for m in names:
+        masks[m][2] = False  # Row 2: everything missing.
+    return masks
+
+
+def call(layer, *args, **kwargs):
+    """`layer(*args, **kwargs)`; on JAX as one compiled function (JAX runs a
+    layer op by op otherwise, compiling every op on its first call)."""
+    if keras.backend.backend() != "jax":
+        return layer(*args, **kwargs)
+    import jax
+
+    variables = layer.variables
+
+    def stateless(values):
+        mapping = list(zip(variables, values, strict=True))
+        with keras.StatelessScope(state_mapping=mapping):
+            return layer(*args, **kwargs)
+
+    return jax.jit(stateless)([v.value for v in variables])
+
+
+def both_paths(layer, *args, **kwargs):
+    """The layer's outputs with `fused=True`, then with `fused=False`."""
+    layer.fused = True
+    fused = call(layer, *args, **kwargs)
+    layer.fused = False
+    straightforward = call(layer, *args, **kwargs)
+    layer.fused = True
+    return fused, straightforward
+
+
+def both_gradients(layer, loss, inputs):
+    """`gradients(layer, loss, inputs)` with `fused=True`, then `fused=False`."""
+    layer.fused = True
+    fused = gradients(layer, loss, inputs)
+    layer.fused = False
+    straightforward = gradients(layer, loss, inputs)
+    layer.fused = True
+    return fused, straightforward
+
+
+@pytest.mark.parametrize(
+    "names, with_masks",
+    [
+        (("text", "audio", "vision"), False),
+        (("text", "audio", "vision"), True),
+        (("text", "vision"), True),
+    ],
+    ids=["lav", "lav-masked", "lv-masked"],
+)
+def test_fused_mcim_matches_the_reference_path_and_eqs_8_9(
+    rng, names, with_masks, attention_path
+):
+    layer = mcim(names)
+    z = aligned(rng, names)
+    masks = masks_with_gaps(names) if with_masks else None
+    fused, straightforward = both_paths(layer, z, masks=masks)
+    expected = reference.mcim(layer, z, masks)
+    for m in names:
+        np.testing.assert_allclose(
+            to_numpy(fused[m]), to_numpy(straightforward[m]), **TOLERANCE
+        )
+        np.testing.assert_allclose(to_numpy(fused[m]), expected[m], **TOLERANCE)
+        assert np.isfinite(to_numpy(fused[m])).all()
+
+
+def test_fused_mcim_gradients_match_the_reference_path(rng, attention_path):
+    # One loss over an unmasked call (where JAX and torch take their fused
+    # kernels in float32) and a masked one (empty rows included). Two
+    # modalities keep JAX's compile short; the values are checked with three.
+    names = ("text", "vision")
+    layer = mcim(names)
+    z = aligned(rng, names)
+    masks = masks_with_gaps(names)
+    weights = [
+        {m: rng.normal(size=z[m].shape).astype("float32") for m in names}
+        for _ in range(2)
+    ]
+
+    def loss(*xs):
+        inputs = dict(zip(names, xs, strict=True))
+        total = 0.0
+        for w, out in zip(
+            weights, (layer(inputs), layer(inputs, masks=masks)), strict=True
+        ):
+            total = total + sum(weighted_sum(out[m], w[m]) for m in names)
+        return total
+
+    fused, straightforward = both_gradients(layer, loss, [z[m] for m in names])
+    assert len(fused) == len(names) + len(layer.trainable_variables)
+    for a, b in zip(fused, straightforward, strict=True):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# Differences allowed between the fused and the reference path under mixed
+# precision (both round to the compute dtype, in different places): on the
+# outputs (layer-normed, of order 1; about 0.016 and 0.002 seen), and on the
+# gradients relative to the largest gradient (about 0.005 and 0.0006 seen).
+MIXED_TOLERANCE = {
+    "mixed_bfloat16": {"outputs": 0.06, "gradients": 0.02},
+    "mixed_float16": {"outputs": 0.01, "gradients": 0.004},
+}
+
+
+@pytest.mark.parametrize("policy", sorted(MIXED_TOLERANCE))
+def test_fused_mcim_matches_the_reference_path_under_mixed_precision(
+    rng, policy, softmax_dtypes
+):
+    names = ("text", "vision")
+    layer = MultiGrainedCrossmodalInteraction(
+        num_heads=2, intermediate_dim=12, dtype=policy
+    )
+    layer.build({m: (None, T, D) for m in names})
+    reference.randomize_weights(layer)
+    z = aligned(rng, names)
+    masks = masks_with_gaps(names)
+    tolerance = MIXED_TOLERANCE[policy]
+    layer.fused = True
+    fused = call(layer, z, masks=masks)
+    # One softmax for the M coarse attentions, one for the M (M - 1) fine ones.
+    assert softmax_dtypes == ["float32", "float32"]
+    layer.fused = False
+    straightforward = call(layer, z, masks=masks)
+    layer.fused = True
+    expected = reference.mcim(layer, z, masks)  # float64
+    for m in names:
+        assert keras.backend.standardize_dtype(fused[m].dtype) == layer.compute_dtype
+        a = to_numpy(ops.cast(fused[m], "float32"))
+        b = to_numpy(ops.cast(straightforward[m], "float32"))
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, atol=tolerance["outputs"])
+        np.testing.assert_allclose(a, expected[m], atol=2 * tolerance["outputs"])
+    weights = {m: rng.normal(size=z[m].shape).astype("float32") for m in names}
+
+    def loss(*xs):
+        out = layer(dict(zip(names, xs, strict=True)), masks=masks)
+        return sum(weighted_sum(out[m], weights[m]) for m in names)
+
+    fused, straightforward = both_gradients(layer, loss, [z[m] for m in names])
+    scale = max(np.abs(g).max() for g in straightforward)
+    assert scale > 0
+    for a, b in zip(fused, straightforward, strict=True):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, atol=tolerance["gradients"] * scale)
+
+
+def test_a_model_saved_before_the_fused_paths_loads_and_predicts_the_same():
+    # `data/fused_change_model.keras` was saved by the layers as they were before
+    # the fused paths existed (MCIM and a transformer encoder on its outputs,
+    # random weights), with its inputs and predictions beside it.
+    folder = os.path.join(os.path.dirname(__file__), "data")
+    saved = np.load(os.path.join(folder, "fused_change_model.npz"))
+    model = keras.saving.load_model(os.path.join(folder, "fused_change_model.keras"))
+    inputs = {m: saved[m] for m in ("text", "audio", "vision")}
+    layers = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, (CrossmodalAttention, MultiGrainedCrossmodalInteraction))
+    ]
+    assert all(layer.fused for layer in layers) and len(layers) == 1 + 9 + 1
+    np.testing.assert_allclose(
+        to_numpy(call(model, inputs, training=False)), saved["expected"], **TOLERANCE
+    )
+
+
+def test_unaligned_lengths_and_the_ablation_take_the_reference_path(rng):
+    layer = mcim()
+    ragged = {
+        m: rng.normal(size=(B, T + i, D)).astype("float32")
+        for i, m in enumerate(("text", "audio", "vision"))
+    }
+    assert not layer._can_fuse(ragged)
+    assert layer._can_fuse(aligned(rng))
+    assert not mcim(attention="self")._can_fuse(aligned(rng))
+    assert not mcim(fused=False)._can_fuse(aligned(rng))
+
+
+def test_fused_is_saved_and_configs_without_it_load_fused():
+    layer = MultiGrainedCrossmodalInteraction(num_heads=2, fused=False)
+    config = layer.get_config()
+    assert config["fused"] is False
+    assert MultiGrainedCrossmodalInteraction.from_config(config).fused is False
+    del config["fused"]  # A configuration saved before the argument existed.
+    assert MultiGrainedCrossmodalInteraction.from_config(config).fused is True
+    attention = CrossmodalAttention(num_heads=2, fused=False)
+    assert CrossmodalAttention.from_config(attention.get_config()).fused is False
+
+
+def test_fused_self_attention_and_encoder_match_the_reference_path(rng):
+    x = rng.normal(size=(B, T, D)).astype("float32")
+    mask = np.ones((B, T), bool)
+    mask[0, :2] = False
+    attention = CrossmodalAttention(num_heads=2)
+    attention.build((None, T, D), (None, T, D))
+    reference.randomize_weights(attention)
+    encoder = TransformerEncoder(num_heads=2, intermediate_dim=12)
+    encoder.build((None, T, D))
+    reference.randomize_weights(encoder)
+    tensor = ops.convert_to_tensor(x)
+    for kwargs, expected in (
+        ({}, reference.crossmodal_attention(attention, x, x)),
+        ({"source_mask": mask}, reference.crossmodal_attention(attention, x, x, mask)),
+    ):
+        fused, straightforward = both_paths(attention, tensor, tensor, **kwargs)
+        np.testing.assert_allclose(
+            to_numpy(fused), to_numpy(straightforward), **TOLERANCE
+        )
+        np.testing.assert_allclose(to_numpy(fused), expected, **TOLERANCE)
+    fused, straightforward = both_paths(encoder.self_attention, tensor, tensor)
+    encoded = call(encoder, tensor)
+    np.testing.assert_allclose(
+        to_numpy(encoded), reference.transformer_encoder(encoder, x), **TOLERANCE
+    )
+    np.testing.assert_allclose(to_numpy(fused), to_numpy(straightforward), **TOLERANCE)
+
+
+def head_masks():
+    shared = np.ones((B, 6), bool)
+    shared[0, :2] = False
+    shared[1] = False  # Row 1: no key present.
+    per_head = np.stack([shared, np.roll(shared, 1, axis=-1)], axis=1)
+    return [None, shared, per_head]
+
+
+# TensorFlow's path (see `attention_path`), tested where it runs.
+@pytest.mark.only_backend("tensorflow")
+@pytest.mark.parametrize("heads_per_chunk", [1, 2], ids=["one_head", "two_heads"])
+@pytest.mark.parametrize("mask", head_masks(), ids=["none", "shared", "per_head"])
+def test_head_by_head_attention_and_its_gradient_match_the_reference(
+    rng, mask, heads_per_chunk
+):
+    q, k, v = (
+        rng.normal(size=shape).astype("float32")
+        for shape in ((B, T, 2, 4), (B, 6, 2, 4), (B, 6, 2, 4))
+    )
+    weights = rng.normal(size=(B, T, 2, 4)).astype("float32")
+    holder = keras.layers.Identity()
+
+    def loss(fast):
+        def of(*xs):
+            present = None if mask is None else ops.convert_to_tensor(mask)
+            if fast:
+                out = kernel._head_by_head(*xs, 0.5, present, None, heads_per_chunk)
+            else:
+                out = kernel.scaled_dot_product_attention(*xs, mask=mask, fused=False)
+            return weighted_sum(out, weights)
+
+        return of
+
+    fast = gradients(holder, loss(True), [q, k, v])
+    straightforward = gradients(holder, loss(False), [q, k, v])
+    for a, b in zip(fast, straightforward, strict=True):
+        np.testing.assert_allclose(a, b, **TOLERANCE)
+    tensors = [ops.convert_to_tensor(x) for x in (q, k, v)]
+    present = None if mask is None else ops.convert_to_tensor(mask)
+    np.testing.assert_allclose(
+        to_numpy(kernel._head_by_head(*tensors, 0.5, present, None, heads_per_chunk)),
+        to_numpy(kernel.scaled_dot_product_attention(*tensors, mask=mask, fused=False)),
+        **TOLERANCE,
+    )
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_head_by_head_dropout_and_its_gradient_match_the_formula(rng):
+    # With the kept entries fixed, dropout is where(keep, P, 0) / (1 - rate).
+    rate = 0.25
+    q, k, v = (
+        rng.normal(size=shape).astype("float32")
+        for shape in ((B, T, 4), (B, 6, 4), (B, 6, 4))
+    )
+    keep = rng.random((B, T, 6)) >= rate
+    weights = rng.normal(size=(B, T, 4)).astype("float32")
+    attend = kernel._attention_chunk(False, False, True, keras.layers.Dropout(rate))
+    holder = keras.layers.Identity()
+
+    def fast(q, k, v):
+        return weighted_sum(attend(q, k, v, ops.convert_to_tensor(keep)), weights)
+
+    def formula(q, k, v):
+        probabilities = ops.softmax(ops.einsum("btk,bsk->bts", q, k), axis=-1)
+        dropped = ops.where(ops.convert_to_tensor(keep), probabilities, 0.0)
+        return weighted_sum(ops.matmul(dropped / (1 - rate), v), weights)
+
+    for a, b in zip(
+        gradients(holder, fast, [q, k, v]),
+        gradients(holder, formula, [q, k, v]),
+        strict=True,
+    ):
+        assert np.abs(a).sum() > 0
+        np.testing.assert_allclose(a, b, **TOLERANCE)
+
+
+# JAX runs this model op by op here (minutes of compiling); the layers' tests
+# above cover the fused paths on JAX.
+@pytest.mark.only_backend("tensorflow", "torch")
+def test_umdf_predictions_do_not_depend_on_the_fused_paths(rng):
+    dims = {"text": 6, "audio": 5, "vision": 4}
+    model = keras_umdf.UMDF(dims, hidden_dim=8, num_heads=2, num_layers=1)
+    view = {m: rng.normal(size=(B, T, d)).astype("float32") for m, d in dims.items()}
+    fused = to_numpy(model(view, training=False))
+    switched = 0
+    for layer in model._flatten_layers():
+        if isinstance(layer, (CrossmodalAttention, MultiGrainedCrossmodalInteraction)):
+            layer.fused, switched = False, switched + 1
+    assert switched == 1 + 9 + 2  # MCIM, its 9 attentions, the 2 encoders'
+    np.testing.assert_allclose(
+        to_numpy(model(view, training=False)), fused, **TOLERANCE
+    )
