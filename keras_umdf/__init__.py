@@ -8,9 +8,12 @@ when used.
 """
 
 from keras_umdf import data
+from keras_umdf import distribution
 from keras_umdf import layers
 from keras_umdf import losses
+from keras_umdf import metrics
 from keras_umdf.modalities import CONDITIONS
 from keras_umdf.modalities import MODALITIES
+from keras_umdf.models import SDUMC
 from keras_umdf.models import UMDF
 from keras_umdf.version import __version__

@@ -1,11 +1,17 @@
-"""Names of the modalities and of the paper's test conditions.
+"""Names of the modalities and of the test conditions.
 
 The model, the data pipeline and the evaluation protocol all key modality arrays by the
-long names below; test conditions use the paper's one-letter codes.
+long names below; the paper's test conditions use its one-letter codes, and the
+conditions beyond the paper have names that cannot be read as such codes.
 """
 
 MODALITIES = ("text", "audio", "vision")
 """The three modalities, in the paper's order L, A, V."""
+
+PSEUDO_TEXT = "pseudo_text"
+"""An optional extra stream standing in for the text when the transcript is missing
+(SDUMC): e.g. embeddings of an ASR transcript of the audio. Its width is its own.
+It is absent (zero) under the paper's seven conditions."""
 
 MODALITY_CODES = {"l": "text", "a": "audio", "v": "vision"}
 """One-letter code of each modality, as in the paper's tables ({l}, {a}, {v})."""
@@ -16,24 +22,55 @@ CONDITIONS = ("l", "a", "v", "la", "lv", "av", "lav")
 INCOMPLETE_CONDITIONS = CONDITIONS[:-1]
 """The six incomplete conditions whose mean is the paper's "Avg." column."""
 
+TEXT_MISSING = "text_missing"
+"""The "text missing" condition (SDUMC): the real text is absent; audio, vision and,
+when the data has one, the pseudo text are present."""
+
+ALL_STREAMS = "all_streams"
+"""Every stream present: text, audio, vision and the pseudo text. The batches SDUMC
+trains on (its two flows are built inside the model)."""
+
+NAMED_CONDITIONS = {
+    TEXT_MISSING: ("audio", "vision", PSEUDO_TEXT),
+    ALL_STREAMS: (*MODALITIES, PSEUDO_TEXT),
+}
+"""Conditions beyond the paper's seven, by name -> the streams they keep."""
+
 
 def condition_modalities(condition: str) -> tuple[str, ...]:
-    """Returns the modalities present under a test condition such as "la".
+    """Returns the streams present under a test condition such as "la".
+
+    The paper's codes (letters l, a, v in any order) keep the listed modalities
+    and never the pseudo text; the named conditions of `NAMED_CONDITIONS`
+    ("text_missing", "all_streams") keep the streams listed there. A stream that
+    a dataset does not have is simply not there (e.g. "text_missing" on data
+    without a pseudo text keeps audio and vision).
 
     Raises:
-        ValueError: the condition is not one of `CONDITIONS` (any letter order is
-            accepted, e.g. "al").
+        ValueError: the condition is neither one of `CONDITIONS` (any letter
+            order is accepted, e.g. "al") nor a named condition.
+
+    Example:
+
+    ```python
+    condition_modalities("la")  # ("text", "audio")
+    condition_modalities("text_missing")  # ("audio", "vision", "pseudo_text")
+    ```
     """
     if not isinstance(condition, str) or not condition:
         raise ValueError(
             f"A test condition is a non-empty string of the letters l, a, v "
-            f"(e.g. 'la'); received {condition!r}."
+            f"(e.g. 'la') or one of {tuple(NAMED_CONDITIONS)}; received "
+            f"{condition!r}."
         )
+    if condition.lower() in NAMED_CONDITIONS:
+        return NAMED_CONDITIONS[condition.lower()]
     letters = condition.lower()
     unknown = sorted(set(letters) - set(MODALITY_CODES))
     if unknown or len(set(letters)) != len(letters):
         raise ValueError(
             f"Unknown test condition {condition!r}: use each of the letters l "
-            f"(text), a (audio), v (vision) at most once, e.g. one of {CONDITIONS}."
+            f"(text), a (audio), v (vision) at most once, e.g. one of {CONDITIONS}, "
+            f"or one of the named conditions {tuple(NAMED_CONDITIONS)}."
         )
     return tuple(MODALITY_CODES[c] for c in "lav" if c in letters)

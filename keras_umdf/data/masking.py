@@ -15,6 +15,12 @@ then drops each frame of a kept modality with probability p (p = 1 removes
 everything). The frames an evaluation drops are keyed by (seed, modality, sample
 index), so they do not depend on the batch size or the order of the samples.
 
+The pseudo text (`keras_umdf.modalities.PSEUDO_TEXT`, SDUMC's stand-in for a
+missing transcript, e.g. ASR embeddings) is not one of the modalities the views
+or the paper's seven conditions draw from: it is absent (zero, mask 0) in both
+training views and under "l" ... "lav", and present under the named conditions
+"text_missing" (audio, vision, pseudo text) and "all_streams" (everything).
+
 Dropped or absent features are exactly zero, and every view carries presence masks
 "<modality>_mask" (1.0 = frame present). Frames at or beyond a sample's valid length
 (MMSA's `*_lengths` for unaligned data) are absent in every view.
@@ -43,6 +49,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from keras_umdf.modalities import MODALITIES
+from keras_umdf.modalities import PSEUDO_TEXT
 from keras_umdf.modalities import condition_modalities
 
 # Independent random streams derived from one user seed.
@@ -146,6 +153,8 @@ class ViewSampler:
     frame of its available modalities independently with its own rate
     p ~ U[0, p_max]. Features of absent modalities and dropped frames become
     exactly zero; each view carries "<modality>_mask" arrays (1.0 = present).
+    A "pseudo_text" stream among `modalities` is not drawn: it is absent (zero,
+    mask 0) in both views, as under the paper's seven test conditions.
 
     `draw`/`__call__` use NumPy; `draw_tf`/`apply_tf` are the same specification
     as TensorFlow graph ops with stateless seeds (for `tf.data`).
@@ -169,11 +178,16 @@ class ViewSampler:
         self, modalities: Sequence[str] = MODALITIES, p_max: float = DEFAULT_P_MAX
     ):
         modalities = tuple(modalities)
+        # Streams carried through the views but never present in them.
+        self.absent = tuple(m for m in modalities if m == PSEUDO_TEXT)
+        modalities = tuple(m for m in modalities if m not in self.absent)
         if len(modalities) < 2 or len(set(modalities)) != len(modalities):
             raise ValueError(
                 "Two views with different modality sets need at least two distinct "
-                f"modalities; received modalities={modalities!r}. With one "
-                "modality use evaluation batches (training=False) instead."
+                f"modalities; received modalities={modalities!r}"
+                + (f" (besides {self.absent[0]!r})" if self.absent else "")
+                + ". With one modality use evaluation batches (training=False) "
+                "instead."
             )
         self.modalities = modalities
         self.p_max = check_rate(
@@ -206,7 +220,8 @@ class ViewSampler:
             lengths: optional modality -> int (B,) valid leading frames.
 
         Returns:
-            A `ViewMasks`.
+            A `ViewMasks` (its `frames` also hold the absent streams of
+            `sequence_lengths`, all False).
         """
         k = self.num_sets
         set_a = rng.integers(0, k, size=batch_size)
@@ -223,6 +238,10 @@ class ViewSampler:
                 valid = np.arange(steps) < np.asarray(lengths[modality])[:, None]
                 keep &= valid[:, None, :]
             frames[modality] = keep
+        for modality in self.absent:
+            if modality in sequence_lengths:
+                steps = int(sequence_lengths[modality])
+                frames[modality] = np.zeros((batch_size, 2, steps), dtype=bool)
         return ViewMasks(set_a=set_a, set_b=set_b, drop_rate=drop_rate, frames=frames)
 
     def __call__(
@@ -246,11 +265,11 @@ class ViewSampler:
         """
         self._check_features(features)
         batch = int(next(iter(features.values())).shape[0])
-        steps = {m: features[m].shape[1] for m in self.modalities}
+        steps = {m: features[m].shape[1] for m in self._carried(features)}
         masks = self.draw(rng, batch, steps, lengths)
         views = {}
         for v, name in enumerate(("view_a", "view_b")):
-            frames = {m: masks.frames[m][:, v] for m in self.modalities}
+            frames = {m: masks.frames[m][:, v] for m in steps}
             views[name] = apply_frames(features, frames)
         return views
 
@@ -302,6 +321,10 @@ class ViewSampler:
                 )
                 keep = tf.logical_and(keep, valid[:, None, :])
             frames[modality] = keep
+        for modality in self.absent:
+            if modality in sequence_lengths:
+                steps = int(sequence_lengths[modality])
+                frames[modality] = tf.zeros(tf.concat([shape, [2, steps]], 0), tf.bool)
         return {
             "set_a": set_a,
             "set_b": set_b,
@@ -324,13 +347,17 @@ class ViewSampler:
 
         self._check_features(features)
         batch = tf.shape(features[self.modalities[0]])[0]
-        steps = {m: int(features[m].shape[1]) for m in self.modalities}
+        steps = {m: int(features[m].shape[1]) for m in self._carried(features)}
         masks = self.draw_tf(seed, batch, steps, lengths)
         views = {}
         for v, name in enumerate(("view_a", "view_b")):
-            frames = {m: masks["frames"][m][:, v] for m in self.modalities}
+            frames = {m: masks["frames"][m][:, v] for m in steps}
             views[name] = apply_frames_tf(features, frames)
         return views
+
+    def _carried(self, features) -> tuple[str, ...]:
+        """The sampler's modalities, then the absent streams `features` has."""
+        return self.modalities + tuple(m for m in self.absent if m in features)
 
     def _check_features(self, features) -> None:
         missing = [m for m in self.modalities if m not in features]
@@ -341,7 +368,8 @@ class ViewSampler:
             )
 
     def __repr__(self) -> str:
-        return f"ViewSampler(modalities={self.modalities!r}, p_max={self.p_max})"
+        modalities = self.modalities + self.absent
+        return f"ViewSampler(modalities={modalities!r}, p_max={self.p_max})"
 
 
 def apply_frames(
@@ -467,7 +495,9 @@ def apply_condition(
     Args:
         features: modality -> float (N, T_m, d_m), e.g. `split.features`.
         condition: the present modalities as letters l, a, v in any order, one
-            of `keras_umdf.modalities.CONDITIONS` (e.g. "la": vision removed).
+            of `keras_umdf.modalities.CONDITIONS` (e.g. "la": vision removed;
+            the pseudo text is removed too), or "text_missing" (the real text
+            removed, audio, vision and the pseudo text kept) or "all_streams".
         drop_rate: frame-drop rate p in [0, 1].
         seed: non-negative int seed of the frame drops.
         lengths: optional modality -> int (N,) valid leading frames; later frames
@@ -485,6 +515,7 @@ def apply_condition(
     view = apply_condition(data["test"].features, "la")
     model.predict(view)  # vision missing
     view = apply_condition(data["test"].features, "lav", drop_rate=0.3, seed=0)
+    view = apply_condition(data["test"].features, "text_missing")  # SDUMC
     ```
     """
     features = dict(features)

@@ -21,7 +21,9 @@ class Split:
 
     Attributes:
         features: modality name ("text", "audio", "vision") -> float32 array
-            (N, T_m, d_m). Missing modalities or frames are zero vectors.
+            (N, T_m, d_m). Missing modalities or frames are zero vectors. An
+            optional "pseudo_text" array (N, T_p, d_p), e.g. embeddings of an
+            ASR transcript, stands in for the text when it is missing (SDUMC).
         labels: regression: float32 (N,) sentiment scores; single-label
             classification: int (N,) class indices; multi-label classification
             (IEMOCAP): int (N, K) with 1 where label k is present.

@@ -4,9 +4,10 @@ The batch contract, shared by `make_dataset`, `make_dataset_from_shards` and
 `MaskedPyDataset`, and consumed by `keras_umdf.UMDF`:
 
 - A view V is a dict with, for each modality m present in the data ("text",
-  "audio", "vision"), the features `V[m]`, float32 (B, T_m, d_m), where absent
-  modalities and dropped frames are exactly zero, and the presence mask
-  `V[m + "_mask"]`, float32 (B, T_m), 1.0 where the frame is present.
+  "audio", "vision", and "pseudo_text" when the data has one), the features
+  `V[m]`, float32 (B, T_m, d_m), where absent modalities and dropped frames are
+  exactly zero, and the presence mask `V[m + "_mask"]`, float32 (B, T_m), 1.0
+  where the frame is present.
 - Training elements are `(x, y)` with `x = {"view_a": V, "view_b": V}`, two views
   with different modality sets (see `keras_umdf.data.masking`).
 - Evaluation elements are `(x, y)` with `x = V`, one view under a fixed test
@@ -181,8 +182,9 @@ def stream_seed(seed: int, stream: int):
     return tf.constant([seed, stream], tf.int64)
 
 
-def epoch_numbers():
-    """A dataset whose one element is 0 on its first iteration, 1 on the next, ...
+def epoch_numbers(first_epoch: int = 0):
+    """A dataset whose one element is `first_epoch` on its first iteration,
+    `first_epoch + 1` on the next, ...
 
     The counter lives in a CPU variable owned by the dataset, so every new
     iteration (every `fit` epoch) sees the next epoch number: the pipelines key
@@ -192,7 +194,9 @@ def epoch_numbers():
     import tensorflow as tf
 
     with tf.device("/CPU:0"):
-        counter = tf.Variable(-1, dtype=tf.int64, trainable=False, name="epoch")
+        counter = tf.Variable(
+            first_epoch - 1, dtype=tf.int64, trainable=False, name="epoch"
+        )
 
     def next_epoch(_):
         return counter.assign_add(1)
@@ -279,6 +283,7 @@ def make_dataset(
     drop_remainder: bool = False,
     num_parallel_calls: int | None = None,
     prefetch: int | None = None,
+    first_epoch: int = 0,
 ):
     """A `tf.data.Dataset` of masked batches of one split, for `model.fit` on any
     backend.
@@ -309,7 +314,10 @@ def make_dataset(
         batch_size: samples per batch.
         seed: non-negative int; the shuffle and every mask derive from it.
         condition: evaluation only: the present modalities, letters of "lav" in
-            any order (e.g. "la" removes vision).
+            any order (e.g. "la" removes vision; these never keep a
+            "pseudo_text" stream), or "text_missing" (audio, vision and the
+            pseudo text) or "all_streams" (everything: SDUMC's training
+            batches, with `shuffle=True`).
         drop_rate: evaluation only: frame-drop rate p in [0, 1] within the
             present modalities (1.0 zeroes everything).
         p_max: training only: each view drops frames at a rate p ~ U[0, p_max].
@@ -323,6 +331,10 @@ def make_dataset(
         drop_remainder: drop the last batch if it is smaller than `batch_size`.
         num_parallel_calls: batches prepared in parallel; default autotuned.
         prefetch: batches prefetched; default autotuned.
+        first_epoch: the epoch number of the first iteration (training, or
+            `shuffle=True`): a run resumed after k finished epochs passes k, so
+            that its next epoch draws epoch k's shuffle and masks, exactly those
+            an uninterrupted run would have drawn.
 
     Returns:
         A `tf.data.Dataset` of `(x, y)` with a known number of batches.
@@ -356,6 +368,14 @@ def make_dataset(
         p_max=p_max,
         shuffle=shuffle,
     )
+    if (
+        isinstance(first_epoch, bool)
+        or not isinstance(first_epoch, numbers.Integral)
+        or first_epoch < 0
+    ):
+        raise ValueError(
+            f"first_epoch must be an int >= 0; received first_epoch={first_epoch!r}."
+        )
     features, labels, lengths, kind = prepare_split(split)
     modalities = tuple(features)
     num = labels.shape[0]
@@ -390,7 +410,7 @@ def make_dataset(
         return batches.enumerate().map(lambda i, idx: (epoch, i, idx))
 
     if training or shuffle:
-        dataset = epoch_numbers().flat_map(epoch_indices)
+        dataset = epoch_numbers(int(first_epoch)).flat_map(epoch_indices)
     else:
         dataset = epoch_indices(tf.constant(0, tf.int64))
 

@@ -49,7 +49,9 @@ class MaskedPyDataset(keras.utils.PyDataset):
             `condition` (False).
         batch_size: samples per batch.
         seed: non-negative int; the shuffles and masks derive from it.
-        condition: evaluation only: present modalities, e.g. "la".
+        condition: evaluation only: present modalities, e.g. "la", or
+            "text_missing" / "all_streams" for data with a "pseudo_text" stream
+            (see `make_dataset`).
         drop_rate: evaluation only: frame-drop rate p in [0, 1].
         p_max: training only: frame-drop rates are drawn from U[0, p_max].
         shuffle: shuffle the samples, anew each epoch; default `training`.

@@ -12,6 +12,7 @@ from keras_umdf.data.multimodal_dataset import SPLITS
 from keras_umdf.data.multimodal_dataset import MultimodalDataset
 from keras_umdf.data.multimodal_dataset import Split
 from keras_umdf.modalities import MODALITIES
+from keras_umdf.modalities import PSEUDO_TEXT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +79,14 @@ _LABEL_NOISE = 0.3
 _MIN_LENGTH = 8
 _CHUNK = 128
 _STREAMS = {"world": 0, "train": 1, "valid": 2, "test": 3}
+# The pseudo text draws from its own random streams, so the other arrays of a seed
+# are the same with and without it. Its clip-level error: part of the audio's own
+# deviation (the recogniser hears what the audio carries) plus a recognition error;
+# each clip's recognised fraction of frames is uniform in [_RECOGNISED_MIN, 1].
+_PSEUDO_STREAM = 7
+_PSEUDO_AUDIO_SHARE = 0.3
+_PSEUDO_ERROR = 0.6
+_RECOGNISED_MIN = 0.4
 
 
 def synthetic(
@@ -88,6 +97,8 @@ def synthetic(
     scale: float = 1.0,
     sequence_length: int = 50,
     modality_dims: dict[str, int] | None = None,
+    pseudo_text: bool = False,
+    pseudo_text_dim: int | None = None,
 ) -> MultimodalDataset:
     """Synthetic MOSI, MOSEI or IEMOCAP with the real shapes, splits and structure.
 
@@ -125,6 +136,18 @@ def synthetic(
        language loads on valence, audio on arousal.
     5. All modalities share g_i(t) z_i and r_i(t), so they are correlated and a
        missing one can partly be recovered from the others.
+    6. Optional pseudo text (`pseudo_text=True`), the stand-in for a transcript
+       that is missing, as an ASR system would give it from the audio: a noisy,
+       partial copy of the text signal. Its clip-level strength is
+       c_L . (z_i + e_Li + 0.3 e_Ai + u_i): the text's own content (with the
+       text's deviation e_Li) plus 0.3 of the audio's deviation and a
+       recognition error u_i ~ N(0, 0.6^2); only a random fraction
+       q_i ~ U[0.4, 1] of the frames carries it ("recognised words"), with the
+       shared envelope, nuisance and frame noise, in its own direction of its
+       own width (default: the text's). It is less informative than the text
+       and more than the audio, and adds to audio and vision part of what the
+       text would. It comes from separate random streams: every other array is
+       the same with and without it.
 
     A linear model on time-averaged features predicts MOSI test labels clearly
     better than the mean with all modalities, better with language alone than
@@ -139,6 +162,9 @@ def synthetic(
             at least 2 clips), e.g. 0.05 for a quick test.
         sequence_length: frames per clip T (50 in the aligned data).
         modality_dims: feature widths to use instead (e.g. tiny ones for tests).
+        pseudo_text: add a "pseudo_text" stream to every split (step 6).
+        pseudo_text_dim: its width; default the text width (300, or 768 with
+            `mmsa_features`).
 
     Returns:
         A validated `MultimodalDataset` with splits "train", "valid", "test"
@@ -151,6 +177,8 @@ def synthetic(
     data = keras_umdf.data.synthetic("mosi", seed=0)
     data.modality_dims  # {"text": 300, "audio": 74, "vision": 35}
     tiny = keras_umdf.data.synthetic("iemocap", scale=0.02, sequence_length=10)
+    sdumc = keras_umdf.data.synthetic("mosei", pseudo_text=True)
+    sdumc.modality_dims  # {..., "pseudo_text": 300}
     ```
     """
     if name not in SPECS:
@@ -196,6 +224,19 @@ def synthetic(
     else:
         dims = spec.dims
     dims = {m: int(dims[m]) for m in MODALITIES if m in dims}
+    if pseudo_text_dim is not None and (
+        isinstance(pseudo_text_dim, bool)
+        or not isinstance(pseudo_text_dim, numbers.Integral)
+        or pseudo_text_dim < 1
+        or not pseudo_text
+    ):
+        raise ValueError(
+            "pseudo_text_dim is the positive width of the pseudo text and needs "
+            f"pseudo_text=True; received pseudo_text={pseudo_text!r}, "
+            f"pseudo_text_dim={pseudo_text_dim!r}."
+        )
+    if pseudo_text:
+        dims[PSEUDO_TEXT] = int(pseudo_text_dim or dims.get("text", spec.dims["text"]))
     steps = int(sequence_length)
     world = _World(name, seed, dims)
     splits = {}
@@ -243,6 +284,19 @@ class _World:
             self.nuisance[modality] = (
                 _NUISANCE_LOADING * loading / np.sqrt(_NUISANCE_DIMS)
             ).astype(np.float32)
+        if PSEUDO_TEXT in dims:
+            rng = np.random.default_rng(
+                [seed, _dataset_key(name), _STREAMS["world"], _PSEUDO_STREAM]
+            )
+            direction = rng.standard_normal(dims[PSEUDO_TEXT])
+            self.directions[PSEUDO_TEXT] = (
+                direction / np.linalg.norm(direction)
+            ).astype(np.float32)
+            loading = rng.standard_normal((_NUISANCE_DIMS, dims[PSEUDO_TEXT]))
+            self.nuisance[PSEUDO_TEXT] = (
+                _NUISANCE_LOADING * loading / np.sqrt(_NUISANCE_DIMS)
+            ).astype(np.float32)
+        self.seed = seed
 
     def split(
         self, rng: np.random.Generator, split_name: str, num: int, steps: int
@@ -259,17 +313,42 @@ class _World:
         nuisance = _ar1(rng, (num, steps, _NUISANCE_DIMS), 0.9).astype(np.float32)
         nuisance *= present[:, :, None]
         features = {}
+        deviations = {}
         for modality in MODALITIES:
             loading = np.asarray(self.loadings[modality])
             deviation = (
                 rng.standard_normal((num, self.latent_dims)) * self.deviation[modality]
             )
+            deviations[modality] = deviation
             strength = ((latent + deviation) @ loading).astype(np.float32)  # (N,)
             if modality not in self.dims:
                 continue
             signal = envelope * strength[:, None]  # (N, T)
             features[modality] = self._modality(
                 rng, modality, signal, nuisance, present
+            )
+        if PSEUDO_TEXT in self.dims:
+            pseudo_rng = np.random.default_rng(
+                [
+                    self.seed,
+                    _dataset_key(self.name),
+                    _STREAMS[split_name],
+                    _PSEUDO_STREAM,
+                ]
+            )
+            error = _PSEUDO_ERROR * pseudo_rng.standard_normal((num, self.latent_dims))
+            content = (
+                latent
+                + deviations["text"]
+                + _PSEUDO_AUDIO_SHARE * deviations["audio"]
+                + error
+            )
+            strength = (content @ np.asarray(self.loadings["text"])).astype(np.float32)
+            recognised = pseudo_rng.uniform(_RECOGNISED_MIN, 1.0, size=(num, 1))
+            words = pseudo_rng.random((num, steps)) < recognised
+            signal = envelope * strength[:, None] * words
+            features[PSEUDO_TEXT] = self._modality(
+                pseudo_rng, PSEUDO_TEXT, signal, nuisance, present
             )
         ids = _clip_ids(self.name, split_name, num)
         return Split(features=features, labels=labels, ids=ids)

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.distribution import scale_loss_for_replicas
 from keras_umdf.layers import DynamicFeatureIntegration
+from keras_umdf.layers import ModalityImagination
 from keras_umdf.layers import ModalityProjection
 from keras_umdf.layers import MultiGrainedCrossmodalInteraction
 from keras_umdf.layers import PositionalEmbedding
 from keras_umdf.layers import TransformerEncoder
 from keras_umdf.losses import jensen_shannon_divergence
 from keras_umdf.losses import maximum_mean_discrepancy
+from keras_umdf.losses import rank_n_contrast
 from keras_umdf.modalities import MODALITIES
+from keras_umdf.modalities import PSEUDO_TEXT
+from keras_umdf.models.arguments import check_choice
+from keras_umdf.models.arguments import check_loss_weight
+from keras_umdf.models.arguments import check_positive_int
+from keras_umdf.models.arguments import check_temperature
+from keras_umdf.models.arguments import validate_modality_dims
 
 TASKS = ("regression", "classification")
 TASK_LOSSES = {"regression": ("mse", "l1"), "classification": ("crossentropy",)}
 LOGITS_LOSSES = ("mse", "js")
 MASK_MODES = ("zero_fill", "masked")
 VIEW_KEYS = ("view_a", "view_b")
+RNC_SIMILARITIES = ("l2", "cosine")
+IGNORED_STREAMS = (PSEUDO_TEXT, f"{PSEUDO_TEXT}_mask")
+"""Keys a view may hold that UMDF has no input for (SDUMC's pseudo text): accepted
+and ignored, so one dataset feeds both models."""
 
 
 @keras_umdf_export
@@ -60,13 +71,37 @@ class UMDF(keras.Model):
     computed and not reported, which gives the paper's ablations and, with both
     at 0, plain training of the same architecture.
 
+    Two optional terms beyond the paper, borrowed from SDUMC and off by default
+    (so the default model and its objective are the paper's), let you ask
+    whether they help UMDF:
+
+    - `lambda_rnc > 0` adds `lambda_rnc * RNC([h_a; h_b], [y; y])`, the
+      Rank-N-Contrast loss (`keras_umdf.losses.rank_n_contrast`) over the 2B
+      joint representations of both views, each with its clip's score, so that
+      the representations are ordered like the sentiment (regression only);
+      reported as `rnc_loss`.
+    - `imagine_missing=True` adds one Modality Imagination Autoencoder
+      (`keras_umdf.layers.ModalityImagination`) per modality after the
+      projections: wherever a modality's frame is absent, its representation is
+      imagined from the other modalities' present frames (absent ones enter as
+      zeros) instead of being the projection of a zero vector; where it is
+      present, the MIA is trained to reconstruct it (mean squared error against
+      the real projection, stop-gradient on it), and
+      `lambda_mia * mean over modalities` of that error is added, reported as
+      `mia_loss`. A frame is absent where its "<modality>_mask" entry is 0, or,
+      without a mask, where all its features are 0. With `mask_mode="masked"`
+      a frame then counts as present where any modality is.
+
     Input contract:
 
     - One view (evaluation, prediction, or plain training): a dict with one
       float array (batch, T_m, d_m) per modality of `modality_dims`, keyed
       "text", "audio", "vision"; missing modalities and frames are zero vectors.
       Optional "<modality>_mask" entries (batch, T_m), 1 where a frame is present,
-      are used when `mask_mode="masked"` and ignored otherwise. As in the paper,
+      are used when `mask_mode="masked"` (and by `imagine_missing`) and ignored
+      otherwise. A "pseudo_text" entry (and "pseudo_text_mask"), SDUMC's extra
+      stream, is accepted and ignored: UMDF has no pseudo-text input, so under
+      the "text_missing" condition it sees audio and vision. As in the paper,
       one view is copied into both streams (at inference the shared encoder runs
       once, since both streams are identical).
     - Two views (the dual-view training batches of `keras_umdf.data`):
@@ -105,6 +140,13 @@ class UMDF(keras.Model):
             "crossentropy" for classification. Default by task.
         logits_loss: "mse" or "js"; default "mse" for regression, "js" for
             classification (the paper's choice).
+        supervise_logits: also train `f_y` on the labels: L_task gains the
+            mean task loss of f_y(h_a) and f_y(h_b) (reported as
+            `logits_task_loss`), so that the distilled logits are each view's
+            prediction of the label, the "soft labels" of the paper's text.
+            Default False (assumed): the paper's objective lists the task loss
+            of the final prediction only, which leaves `f_y` trained by
+            L_logits alone.
         attention: "crossmodal" (paper) or "self" (Table 3 ablation: every
             crossmodal attention in MCIM replaced by self-attention).
         fusion: "dynamic" (DFIM, paper) or "concat" (Table 3 ablation).
@@ -116,6 +158,16 @@ class UMDF(keras.Model):
             the text length. Aligned data is used as is.
         mmd_kernel_num: number of Gaussian kernels in the MMD (decision 2).
         mmd_kernel_mul: bandwidth ratio between neighbouring kernels.
+        lambda_rnc: weight of the Rank-N-Contrast loss on the two views' joint
+            representations (default 0: off, the paper's objective;
+            regression only). SDUMC uses 0.5.
+        rnc_temperature: tau of the RNC loss (SDUMC: 2.0).
+        rnc_similarity: "l2" (negative Euclidean distance, SDUMC) or "cosine".
+        imagine_missing: fill absent modalities' representations with a
+            Modality Imagination Autoencoder per modality (default False: off,
+            the paper's zero-filling).
+        lambda_mia: weight of the MIA reconstruction loss; only with
+            `imagine_missing=True` (default then 0.1, SDUMC's weight).
 
     Example:
 
@@ -146,12 +198,18 @@ class UMDF(keras.Model):
         lambda_logits: float = 1.0,
         task_loss: str | None = None,
         logits_loss: str | None = None,
+        supervise_logits: bool = False,
         attention: str = "crossmodal",
         fusion: str = "dynamic",
         mask_mode: str = "zero_fill",
         joint_length: int | None = None,
         mmd_kernel_num: int = 5,
         mmd_kernel_mul: float = 2.0,
+        lambda_rnc: float = 0.0,
+        rnc_temperature: float = 2.0,
+        rnc_similarity: str = "l2",
+        imagine_missing: bool = False,
+        lambda_mia: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -178,7 +236,7 @@ class UMDF(keras.Model):
             ("encoder_layers", encoder_layers),
             ("mmd_kernel_num", mmd_kernel_num),
         ):
-            _check_positive_int(name, value)
+            check_positive_int(name, value)
         if hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}; "
@@ -188,7 +246,7 @@ class UMDF(keras.Model):
         self.num_heads = num_heads
         self.num_layers = num_layers
         self.encoder_heads = num_heads if encoder_heads is None else encoder_heads
-        _check_positive_int("encoder_heads", self.encoder_heads)
+        check_positive_int("encoder_heads", self.encoder_heads)
         joint_width = hidden_dim * len(self.modality_dims)
         if joint_width % self.encoder_heads:
             raise ValueError(
@@ -198,26 +256,13 @@ class UMDF(keras.Model):
             )
         self.encoder_layers = encoder_layers
         if intermediate_dim is not None:
-            _check_positive_int("intermediate_dim", intermediate_dim)
+            check_positive_int("intermediate_dim", intermediate_dim)
         self.intermediate_dim = intermediate_dim
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
         self.dropout = dropout
-        for name, value in (
-            ("lambda_fea", lambda_fea),
-            ("lambda_logits", lambda_logits),
-        ):
-            if (
-                not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ValueError(
-                    f"{name} must be a finite number >= 0 (0 switches the term off); "
-                    f"received {value!r}."
-                )
-        self.lambda_fea = float(lambda_fea)
-        self.lambda_logits = float(lambda_logits)
+        self.lambda_fea = check_loss_weight("lambda_fea", lambda_fea)
+        self.lambda_logits = check_loss_weight("lambda_logits", lambda_logits)
         self.task_loss = task_loss or TASK_LOSSES[task][0]
         if self.task_loss not in TASK_LOSSES[task]:
             raise ValueError(
@@ -225,18 +270,48 @@ class UMDF(keras.Model):
                 f"{TASK_LOSSES[task]}."
             )
         self.logits_loss = logits_loss or ("mse" if task == "regression" else "js")
-        _check_choice("logits_loss", self.logits_loss, LOGITS_LOSSES)
-        _check_choice("attention", attention, ("crossmodal", "self"))
-        _check_choice("fusion", fusion, ("dynamic", "concat"))
-        _check_choice("mask_mode", mask_mode, MASK_MODES)
+        check_choice("logits_loss", self.logits_loss, LOGITS_LOSSES)
+        check_choice("attention", attention, ("crossmodal", "self"))
+        check_choice("fusion", fusion, ("dynamic", "concat"))
+        check_choice("mask_mode", mask_mode, MASK_MODES)
         self.attention = attention
         self.fusion = fusion
         self.mask_mode = mask_mode
         if joint_length is not None:
-            _check_positive_int("joint_length", joint_length)
+            check_positive_int("joint_length", joint_length)
         self.joint_length = joint_length
         self.mmd_kernel_num = mmd_kernel_num
         self.mmd_kernel_mul = float(mmd_kernel_mul)
+        self.lambda_rnc = check_loss_weight("lambda_rnc", lambda_rnc)
+        if self.lambda_rnc and task != "regression":
+            raise ValueError(
+                f"lambda_rnc={lambda_rnc!r}: the Rank-N-Contrast loss ranks clips by "
+                f"the distance of their scores and needs task='regression'; "
+                f"received task={task!r}. Leave lambda_rnc at 0."
+            )
+        self.rnc_temperature = check_temperature("rnc_temperature", rnc_temperature)
+        check_choice("rnc_similarity", rnc_similarity, RNC_SIMILARITIES)
+        self.rnc_similarity = rnc_similarity
+        if not isinstance(imagine_missing, (bool, np.bool_)):
+            raise ValueError(
+                f"imagine_missing must be True or False; received {imagine_missing!r}."
+            )
+        self.imagine_missing = bool(imagine_missing)
+        if not isinstance(supervise_logits, (bool, np.bool_)):
+            raise ValueError(
+                "supervise_logits must be True or False; received "
+                f"{supervise_logits!r}."
+            )
+        self.supervise_logits = bool(supervise_logits)
+        if lambda_mia is None:
+            lambda_mia = 0.1 if self.imagine_missing else 0.0
+        self.lambda_mia = check_loss_weight("lambda_mia", lambda_mia)
+        if self.lambda_mia and not self.imagine_missing:
+            raise ValueError(
+                f"lambda_mia={lambda_mia!r} weighs the reconstruction loss of the "
+                "modality imagination, which is off; pass imagine_missing=True too "
+                "(or leave lambda_mia out)."
+            )
 
         self.modalities = tuple(self.modality_dims)
         self.joint_width = joint_width
@@ -299,6 +374,16 @@ class UMDF(keras.Model):
         self.logits_head = keras.layers.Dense(
             self._output_units, dtype="float32", name="f_y"
         )
+        self.imaginations = (
+            {
+                m: ModalityImagination(
+                    hidden_dim, dropout=dropout, dtype=policy, name=f"{m}_imagination"
+                )
+                for m in self.modalities
+            }
+            if self.imagine_missing
+            else {}
+        )
         self._build_loss_trackers()
         # Every shape is known from the configuration: build now, so that
         # `load_weights`, `summary` and `count_params` work before a first call.
@@ -308,8 +393,9 @@ class UMDF(keras.Model):
     def for_dataset(cls, data, **kwargs):
         """Creates a UMDF whose inputs and outputs fit a `MultimodalDataset`.
 
-        Fills in `modality_dims`, `task`, `num_classes` and `multi_label` from
-        `data`; every other argument is passed through.
+        Fills in `modality_dims` (without a "pseudo_text" stream, which UMDF
+        has no input for), `task`, `num_classes` and `multi_label` from `data`;
+        every other argument is passed through.
 
         Raises:
             ValueError: an argument in `kwargs` contradicts the dataset.
@@ -322,7 +408,10 @@ class UMDF(keras.Model):
         ```
         """
         derived = {
-            "modality_dims": dict(data.modality_dims),
+            # A pseudo-text stream (for SDUMC) has no UMDF input: left out.
+            "modality_dims": {
+                m: d for m, d in data.modality_dims.items() if m != PSEUDO_TEXT
+            },
             "task": data.task,
             "num_classes": data.num_classes if data.task == "classification" else None,
             "multi_label": bool(data.multi_label),
@@ -355,6 +444,8 @@ class UMDF(keras.Model):
         self.head_hidden.build((None, self.joint_width))
         self.head_output.build((None, self.joint_width))
         self.logits_head.build((None, self.joint_width))
+        for layer in self.imaginations.values():
+            layer.build([(None, None, d)] * (len(self.modalities) - 1))
         self.built = True
 
     def _build_loss_trackers(self):
@@ -364,6 +455,17 @@ class UMDF(keras.Model):
         )
         self.logits_loss_tracker = (
             keras.metrics.Mean(name="logits_loss") if self.lambda_logits else None
+        )
+        self.rnc_loss_tracker = (
+            keras.metrics.Mean(name="rnc_loss") if self.lambda_rnc else None
+        )
+        self.logits_task_loss_tracker = (
+            keras.metrics.Mean(name="logits_task_loss")
+            if self.supervise_logits
+            else None
+        )
+        self.mia_loss_tracker = (
+            keras.metrics.Mean(name="mia_loss") if self.imagine_missing else None
         )
 
     # ---------------------------------------------------------------- forward
@@ -379,12 +481,14 @@ class UMDF(keras.Model):
             k
             for k in view
             if k not in self.modalities
+            and k not in IGNORED_STREAMS
             and not (k.endswith("_mask") and k[: -len("_mask")] in self.modalities)
         ]
         if missing or unknown:
             raise ValueError(
                 f"{where} has keys {sorted(view)}; the model was built for "
-                f"modalities {list(self.modalities)} (plus optional '<modality>_mask')."
+                f"modalities {list(self.modalities)} (plus optional '<modality>_mask'"
+                " and an ignored 'pseudo_text')."
                 f" Missing: {missing}; unknown: {unknown}. Pass a zero array for an "
                 "absent modality."
             )
@@ -400,6 +504,10 @@ class UMDF(keras.Model):
 
     def encode(self, view, training=None):
         """Encodes one view into the joint representation H (batch, T, 3d)."""
+        return self._encode(view, training=training)[0]
+
+    def _encode(self, view, training=None):
+        """H and, with `imagine_missing`, the MIA reconstruction loss (else None)."""
         masks = None
         if self.mask_mode == "masked":
             masks = {
@@ -408,10 +516,21 @@ class UMDF(keras.Model):
                 else ops.ones(ops.shape(view[m])[:2], "bool")
                 for m in self.modalities
             }
-        z = {
-            m: self.positional_embedding(self.projections[m](view[m]))
-            for m in self.modalities
-        }
+        projected = {m: self.projections[m](view[m]) for m in self.modalities}
+        mia_loss = None
+        if self.imagine_missing:
+            projected, mia_loss = self._imagine(view, projected, training)
+            if masks is not None:
+                present = [self._presence(view, m) for m in self.modalities]
+                union = present[0]
+                for other in present[1:]:
+                    if other.shape[1] == union.shape[1]:
+                        union = ops.logical_or(union, other)
+                masks = {
+                    m: union if masks[m].shape[1] == union.shape[1] else masks[m]
+                    for m in self.modalities
+                }
+        z = {m: self.positional_embedding(projected[m]) for m in self.modalities}
         for layer in self.mcim_layers:
             z = layer(z, masks=masks, training=training)
         lengths = [z[m].shape[1] for m in self.modalities]
@@ -430,7 +549,41 @@ class UMDF(keras.Model):
         h = ops.concatenate(parts, axis=-1)
         for layer in self.joint_encoder:
             h = layer(h, mask=joint_mask, training=training)
-        return h
+        return h, mia_loss
+
+    def _presence(self, view, modality):
+        """Bool (batch, T_m): the frames of a modality that are present."""
+        if f"{modality}_mask" in view:
+            return ops.cast(view[f"{modality}_mask"], "float32") > 0
+        return ops.any(ops.not_equal(view[modality], 0), axis=-1)
+
+    def _imagine(self, view, projected, training):
+        """Fills absent frames of each modality with its MIA's imagination from
+        the others; returns the filled representations and the mean (over the
+        modalities) reconstruction error on the present frames."""
+        present = {
+            m: ops.cast(self._presence(view, m), projected[m].dtype)[..., None]
+            for m in self.modalities
+        }
+        filled, errors = {}, []
+        for m in self.modalities:
+            length = projected[m].shape[1]
+            sources = []
+            for other in self.modalities:
+                if other == m:
+                    continue
+                source = projected[other] * present[other]
+                if source.shape[1] != length:
+                    source, _ = _resample(source, None, length)
+                sources.append(source)
+            imagined = self.imaginations[m](sources, training=training)
+            filled[m] = present[m] * projected[m] + (1.0 - present[m]) * imagined
+            errors.append(
+                self.imaginations[m].reconstruction_loss(
+                    projected[m], imagined, mask=present[m][..., 0]
+                )
+            )
+        return filled, ops.mean(ops.stack(errors))
 
     def _head(self, h_a, h_b, training=None):
         h = self.integration([h_a, h_b])
@@ -447,22 +600,42 @@ class UMDF(keras.Model):
         return logits
 
     def call(self, inputs, training=None):
+        """Predicts from one view, or runs both views of a training batch.
+
+        Args:
+            inputs: one view `{"text": ..., "audio": ..., "vision": ...}` (plus
+                optional "<modality>_mask"; a "pseudo_text" entry is accepted
+                and ignored), or `{"view_a": view, "view_b": view}`.
+            training: whether dropout is active.
+
+        Returns:
+            The prediction for one view; for two views a dict with
+            "prediction", "h_a", "h_b", "logits_a", "logits_b" (and "mia_loss"
+            with `imagine_missing=True`).
+        """
         if isinstance(inputs, dict) and set(VIEW_KEYS) <= set(inputs):
             view_a, view_b = inputs["view_a"], inputs["view_b"]
             self._check_view(view_a, "inputs['view_a']")
             self._check_view(view_b, "inputs['view_b']")
             # Both views go through the shared encoder as one batch of 2B.
-            both = {k: ops.concatenate([view_a[k], view_b[k]], axis=0) for k in view_a}
-            h = self.encode(both, training=training)
+            both = {
+                k: ops.concatenate([view_a[k], view_b[k]], axis=0)
+                for k in view_a
+                if k in view_b and k not in IGNORED_STREAMS
+            }
+            h, mia_loss = self._encode(both, training=training)
             h_a, h_b = ops.split(h, 2, axis=0)
             last_a, last_b = h_a[:, -1, :], h_b[:, -1, :]
-            return {
+            outputs = {
                 "prediction": self._head(h_a, h_b, training=training),
                 "h_a": ops.cast(last_a, "float32"),
                 "h_b": ops.cast(last_b, "float32"),
                 "logits_a": self._shape_output(self.logits_head(last_a)),
                 "logits_b": self._shape_output(self.logits_head(last_b)),
             }
+            if mia_loss is not None:
+                outputs["mia_loss"] = ops.cast(mia_loss, "float32")
+            return outputs
         self._check_view(inputs, "inputs")
         h_a = self.encode(inputs, training=training)
         # Without dropout both streams of a cloned sample are identical: encode once.
@@ -528,6 +701,13 @@ class UMDF(keras.Model):
         task = self.compute_task_loss(y, prediction, sample_weight)
         self.task_loss_tracker.update_state(task)
         total = task
+        if distill and self.supervise_logits:
+            logits_task = 0.5 * (
+                self.compute_task_loss(y, y_pred["logits_a"], sample_weight)
+                + self.compute_task_loss(y, y_pred["logits_b"], sample_weight)
+            )
+            self.logits_task_loss_tracker.update_state(logits_task)
+            total = total + logits_task
         if distill and self.lambda_fea:
             fea = maximum_mean_discrepancy(
                 y_pred["h_a"],
@@ -546,9 +726,28 @@ class UMDF(keras.Model):
                 )
             self.logits_loss_tracker.update_state(logits)
             total = total + self.lambda_logits * logits
+        if distill and self.lambda_rnc:
+            # Samples of weight 0 (e.g. padding) take no part in the ranking.
+            mask = None
+            if sample_weight is not None:
+                mask = ops.reshape(ops.cast(sample_weight, "float32"), (-1,)) > 0
+            rnc = rank_n_contrast(
+                ops.stack([y_pred["h_a"], y_pred["h_b"]], axis=1),
+                ops.reshape(ops.cast(y, "float32"), (-1,)),
+                temperature=self.rnc_temperature,
+                similarity=self.rnc_similarity,
+                mask=mask,
+            )
+            self.rnc_loss_tracker.update_state(rnc)
+            total = total + self.lambda_rnc * rnc
+        if distill and self.imagine_missing:
+            mia = y_pred["mia_loss"]
+            self.mia_loss_tracker.update_state(mia)
+            total = total + self.lambda_mia * mia
         for loss in self.losses:
             total = total + ops.cast(ops.sum(loss), "float32")
-        return total
+        # A per-replica mean; under tf.distribute the replicas' gradients are summed.
+        return scale_loss_for_replicas(total)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         distill = isinstance(y_pred, dict)
@@ -556,8 +755,14 @@ class UMDF(keras.Model):
         logs = super().compute_metrics(x, y, prediction, sample_weight)
         if not distill:
             # One-view batches (evaluation) have no distillation terms to report.
-            logs.pop("fea_loss", None)
-            logs.pop("logits_loss", None)
+            for name in (
+                "fea_loss",
+                "logits_loss",
+                "logits_task_loss",
+                "rnc_loss",
+                "mia_loss",
+            ):
+                logs.pop(name, None)
         return logs
 
     # ------------------------------------------------------------ serialization
@@ -602,12 +807,18 @@ class UMDF(keras.Model):
                 "lambda_logits": self.lambda_logits,
                 "task_loss": self.task_loss,
                 "logits_loss": self.logits_loss,
+                "supervise_logits": self.supervise_logits,
                 "attention": self.attention,
                 "fusion": self.fusion,
                 "mask_mode": self.mask_mode,
                 "joint_length": self.joint_length,
                 "mmd_kernel_num": self.mmd_kernel_num,
                 "mmd_kernel_mul": self.mmd_kernel_mul,
+                "lambda_rnc": self.lambda_rnc,
+                "rnc_temperature": self.rnc_temperature,
+                "rnc_similarity": self.rnc_similarity,
+                "imagine_missing": self.imagine_missing,
+                "lambda_mia": self.lambda_mia,
             }
         )
         return config
@@ -635,40 +846,12 @@ def _interpolation_matrix(source: int, target: int) -> np.ndarray:
 
 
 def _validate_modality_dims(modality_dims) -> dict[str, int]:
-    if not isinstance(modality_dims, dict) or not modality_dims:
-        raise ValueError(
-            "modality_dims must be a dict such as {'text': 300, 'audio': 74, "
-            f"'vision': 35}}; received {modality_dims!r}."
-        )
-    unknown = [m for m in modality_dims if m not in MODALITIES]
-    if unknown:
-        raise ValueError(
-            f"Unknown modality names {unknown} in modality_dims; use the names "
-            f"{list(MODALITIES)}."
-        )
-    if len(modality_dims) < 2:
+    dims = validate_modality_dims(
+        modality_dims, MODALITIES, "{'text': 300, 'audio': 74, 'vision': 35}"
+    )
+    if len(dims) < 2:
         raise ValueError(
             "UMDF fuses at least two modalities; received modality_dims="
             f"{modality_dims!r}."
         )
-    for m, d in modality_dims.items():
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0:
-            raise ValueError(
-                f"modality_dims[{m!r}] must be a positive int (the feature width); "
-                f"received {d!r}."
-            )
-    return {m: int(modality_dims[m]) for m in MODALITIES if m in modality_dims}
-
-
-def _check_positive_int(name: str, value) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive int; received {value!r}.")
-
-
-def _check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}; received {value!r}.")
+    return dims
