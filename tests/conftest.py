@@ -7,6 +7,19 @@ import pytest
 BACKEND = keras.backend.backend()
 
 
+def pytest_configure(config):
+    """One torch intra-op thread per pytest-xdist worker.
+
+    The workers already use every core; torch's default of one thread per core
+    in each worker makes them spin against each other (a small training step
+    took 20x longer on a busy 2-core machine).
+    """
+    if BACKEND == "torch" and os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {BACKEND}"
 

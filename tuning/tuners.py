@@ -144,5 +144,6 @@ def check_tuner_requirements(name: str) -> None:
         names = " ".join("scikit-learn" if m == "sklearn" else m for m in missing)
         raise ImportError(
             f"The Bayesian tuner needs {names} (KerasTuner's Gaussian process): "
-            f"pip install {names}; or use --tuner random or hyperband."
+            f'pip install "keras-umdf[bayesian]" (or pip install {names}); or use '
+            "--tuner random or hyperband."
         )

@@ -1,9 +1,21 @@
-"""The `keras-umdf` command line (also `python -m keras_umdf`)."""
+"""The `keras-umdf` command line (also `python -m keras_umdf`).
+
+Commands: `train`, `evaluate`, `predict`, `reproduce`, `demo`, `tune`. A user
+error (unknown dataset or format, missing file, a model that does not fit the
+data, an output directory that holds another run or cannot be written, a loss
+that became NaN) prints one line and exits with status 2; `--debug` shows the
+traceback instead. An interrupt (Ctrl-C) exits with status 130.
+"""
 
 import argparse
 import sys
 
 from keras_umdf.cli import demo
+from keras_umdf.cli import evaluate
+from keras_umdf.cli import predict
+from keras_umdf.cli import reproduce
+from keras_umdf.cli import train
+from keras_umdf.cli import tune
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,8 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show full tracebacks on errors"
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    train.add_parser(commands)
+    evaluate.add_parser(commands)
+    predict.add_parser(commands)
+    reproduce.add_parser(commands)
     demo.add_parser(commands)
+    tune.add_parser(commands)
     return parser
+
+
+def _user_errors() -> tuple:
+    from keras_umdf.experiments.nan_guard import TrainingDiverged
+
+    # OSError covers FileNotFoundError, FileExistsError, PermissionError and an
+    # output directory that cannot be written (read-only file system, full disk).
+    return (ValueError, KeyError, OSError, ImportError, TrainingDiverged)
 
 
 def main(argv=None) -> int:
@@ -25,8 +50,21 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args) or 0
-    except (ValueError, FileNotFoundError, FileExistsError, PermissionError) as error:
+    except KeyboardInterrupt:
         if args.debug:
             raise
-        print(f"keras-umdf {args.command}: error: {error}", file=sys.stderr)
+        print(
+            f"keras-umdf {args.command}: interrupted; run the same command again to "
+            "resume",
+            file=sys.stderr,
+        )
+        return 130
+    except _user_errors() as error:
+        if args.debug:
+            raise
+        message = str(error).strip() or type(error).__name__
+        if isinstance(error, KeyError):
+            message = str(error.args[0]) if error.args else message
+        message = " ".join(message.split())
+        print(f"keras-umdf {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from keras_umdf.data import synthetic
-from tests.conftest import BACKEND
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY_DIMS = {"text": 6, "audio": 4, "vision": 3}
@@ -30,21 +29,6 @@ def tiny_data():
 @pytest.fixture(scope="session")
 def tiny():
     return tiny_data()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny trials run faster on one intra-op thread when pytest-xdist workers
-    share two cores; restored after the module."""
-    if BACKEND != "torch":
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -124,5 +124,7 @@ def test_bayesian_without_scikit_learn_says_what_to_install_and_writes_nothing(
     directory = tmp_path / "search"
     args = ["tune", "--dataset", tiny_pickle, *TINY_FLAGS, "--tuner", "bayesian"]
     assert main([*args, "--directory", str(directory)]) == 2
-    assert "pip install scikit-learn" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert 'pip install "keras-umdf[bayesian]"' in message
+    assert "pip install scikit-learn" in message
     assert not directory.exists()

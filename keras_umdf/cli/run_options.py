@@ -1,0 +1,176 @@
+"""Command-line options of the commands that write a run: output, seeds, the
+model variant and the evaluation protocol."""
+
+from __future__ import annotations
+
+import argparse
+
+from keras_umdf.experiments.variants import VARIANT_NAMES
+from keras_umdf.experiments.variants import parse_variants
+from keras_umdf.experiments.variants import variant_arguments
+from keras_umdf.modalities import CONDITIONS
+from keras_umdf.modalities import condition_modalities
+
+DISTRIBUTE_CHOICES = ("none", "mirrored", "multi_worker", "data_parallel")
+VERBOSE_CHOICES = ("auto", "0", "1", "2")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """Adds --output and --overwrite."""
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--output",
+        required=True,
+        help=f"directory for {what}: a new or empty one, or an unfinished run of "
+        "the same configuration, which is resumed",
+    )
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished or different earlier run in --output (only the "
+        "files keras-umdf writes are removed)",
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds --train-samples, --distribute and --verbose."""
+    group = parser.add_argument_group("run")
+    group.add_argument(
+        "--train-samples",
+        type=int,
+        default=0,
+        help="train on the first N training clips (0: all of them)",
+    )
+    group.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE_CHOICES,
+        default="none",
+        help="data-parallel training: mirrored (TensorFlow, the GPUs of this "
+        "machine), multi_worker (TensorFlow, TF_CONFIG), data_parallel (JAX)",
+    )
+    group.add_argument(
+        "--verbose",
+        choices=VERBOSE_CHOICES,
+        default="auto",
+        help="Keras progress output during training: auto (a progress bar), 0 "
+        "(none), 1 (progress bar), 2 (one line per epoch)",
+    )
+
+
+def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds --variant and the distillation weights."""
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--variant",
+        default="UMDF",
+        help=f"the full model or an ablation: one of {list(VARIANT_NAMES)} "
+        "(or its slug, e.g. wo-l_fea)",
+    )
+    group.add_argument(
+        "--lambda-fea",
+        type=float,
+        default=None,
+        help="weight of the feature distillation (default 1.0; 0 removes it)",
+    )
+    group.add_argument(
+        "--lambda-logits",
+        type=float,
+        default=None,
+        help="weight of the logits distillation (default 1.0; 0 removes it)",
+    )
+
+
+def variant_from_args(args: argparse.Namespace) -> tuple[str, dict]:
+    """The variant's name and its `UMDF` arguments with the lambda overrides."""
+    (name,) = parse_variants(args.variant)
+    arguments = variant_arguments(name)
+    for key in ("lambda_fea", "lambda_logits"):
+        value = getattr(args, key, None)
+        if value is not None:
+            if value < 0:
+                flag = "--" + key.replace("_", "-")
+                raise ValueError(f"{flag} must be >= 0; received {value}.")
+            arguments[key] = value
+    return name, arguments
+
+
+def add_evaluation_arguments(
+    parser: argparse.ArgumentParser, *, tsne: bool = True
+) -> None:
+    """Adds the protocol's options: conditions, curves, split, batch size and
+    (with `tsne=True`) --tsne."""
+    group = parser.add_argument_group("evaluation")
+    group.add_argument(
+        "--conditions",
+        default="all",
+        help="inter-modality test conditions, comma-separated letter codes "
+        f"(e.g. 'l,la'), 'all' ({','.join(CONDITIONS)}) or 'none'",
+    )
+    group.add_argument(
+        "--no-curves",
+        action="store_true",
+        help="skip the frame-drop curve (p = 0.0, 0.1, ..., 1.0)",
+    )
+    group.add_argument(
+        "--curve-condition",
+        default="lav",
+        help="the modalities present along the frame-drop curve (default lav)",
+    )
+    group.add_argument(
+        "--split", default="test", help="the split to evaluate on (default test)"
+    )
+    group.add_argument(
+        "--eval-batch-size", type=int, default=128, help="evaluation batch size"
+    )
+    if not tsne:
+        return
+    group.add_argument(
+        "--tsne",
+        action="store_true",
+        help="also draw the t-SNE of the joint representations under {l} at "
+        "p = 0.5 (Figure 6; needs matplotlib)",
+    )
+
+
+def parse_conditions(text: str) -> tuple[str, ...]:
+    """Parses --conditions: "all", "none" or comma-separated codes.
+
+    Raises:
+        ValueError: an unknown condition.
+    """
+    text = text.strip().lower()
+    if text == "all":
+        return CONDITIONS
+    if text in ("none", ""):
+        return ()
+    conditions = []
+    for item in text.split(","):
+        item = item.strip().strip("{}").replace(",", "")
+        try:
+            condition_modalities(item)
+        except ValueError as error:
+            raise ValueError(f"--conditions: {error}") from None
+        conditions.append("".join(c for c in "lav" if c in item) or item)
+    return tuple(conditions)
+
+
+def check_positive(flag: str, value: int) -> int:
+    """Raises a ValueError naming the flag when `value` is not a positive int."""
+    if value < 1:
+        raise ValueError(f"{flag} must be >= 1; received {value}.")
+    return value
+
+
+def verbosity(args: argparse.Namespace):
+    """--verbose as `fit` takes it."""
+    return "auto" if args.verbose == "auto" else int(args.verbose)
+
+
+def data_config(args: argparse.Namespace) -> dict:
+    """How --dataset named the data, recorded in a run's configuration."""
+    return {
+        "dataset": args.dataset,
+        "format": args.format,
+        "data_seed": args.data_seed,
+        "scale": args.scale,
+    }

@@ -1,0 +1,262 @@
+"""The paper's experiments for one dataset: seeds x variants x (conditions, curves).
+
+`reproduce` trains every (variant, seed) unit into its own run directory,
+evaluates it with the whole protocol, and keeps the unit's results on disk, so an
+interrupted reproduction skips the finished units and resumes the unfinished one
+where its training stopped. When every unit is done it writes:
+
+- `results.json` / `results.md`: Table 1 (or Table 2 for IEMOCAP) for every
+  variant, Table 3 (the ablations' F1), the frame-drop curves, mean ± std over
+  the seeds (`keras_umdf.evaluation.report`);
+- `figures/frame_drop.png` (Figures 3-4: the full model against plain
+  training), `figures/ablation_frame_drop.png` (Figure 5: every variant) and
+  `figures/tsne.png` (Figure 6: the full model's joint representations under
+  {l} at p = 0.5), when matplotlib is installed.
+
+Directory layout: `run.json`, `runs/<variant>/seed-<s>/` (a `train_model` run
+plus `evaluation.json`), the results and `figures/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from keras_umdf.evaluation.joint_representations import TSNE_CONDITION
+from keras_umdf.evaluation.joint_representations import TSNE_DROP_RATE
+from keras_umdf.evaluation.joint_representations import joint_representations
+from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
+from keras_umdf.evaluation.protocol import evaluate_protocol
+from keras_umdf.evaluation.report import json_ready
+from keras_umdf.evaluation.report import protocol_results_from_json
+from keras_umdf.evaluation.report import results_document
+from keras_umdf.evaluation.report import write_results
+from keras_umdf.evaluation.report import write_text_atomically
+from keras_umdf.evaluation.task_metrics import headline_metrics
+from keras_umdf.evaluation.task_metrics import task_kind
+from keras_umdf.experiments.run_directory import RunDirectory
+from keras_umdf.experiments.training_run import default_settings
+from keras_umdf.experiments.training_run import train_model
+from keras_umdf.experiments.variants import VARIANT_NAMES
+from keras_umdf.experiments.variants import variant_arguments
+from keras_umdf.experiments.variants import variant_slug
+from keras_umdf.modalities import CONDITIONS
+
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+"""The paper averages five seeds."""
+
+UNIT_RESULTS = "evaluation.json"
+
+
+def reproduce(
+    data,
+    directory,
+    *,
+    settings: Mapping | None = None,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    variants: Sequence[str] = VARIANT_NAMES,
+    conditions: Sequence[str] = CONDITIONS,
+    rates: Sequence[float] | None = FRAME_DROP_RATES,
+    curve_condition: str = "lav",
+    split: str = "test",
+    eval_batch_size: int = 128,
+    train_samples: int = 0,
+    overwrite: bool = False,
+    figures: bool = True,
+    validate: bool = True,
+    verbose="auto",
+    distribute: str | None = None,
+    data_config: Mapping | None = None,
+    progress: Callable[[str], None] | None = print,
+) -> dict:
+    """Trains and evaluates every variant with every seed; resumable.
+
+    Args:
+        data: a `MultimodalDataset` with "train" and the test `split`.
+        directory: the reproduction's directory: new, empty, or an unfinished
+            reproduction of the same configuration (resumed).
+        settings: training settings (default the paper's for the dataset).
+        seeds: training (and evaluation-mask) seeds; the tables show mean ±
+            std over them.
+        variants: names from `keras_umdf.experiments.VARIANTS`.
+        conditions: inter-modality test conditions.
+        rates: frame-drop rates of the curves (None: no curves).
+        curve_condition: the modalities present along the curves.
+        split: the split to test on.
+        eval_batch_size: evaluation batch size.
+        train_samples: train on the first N clips (0: all).
+        overwrite: replace an earlier reproduction in `directory`.
+        figures: draw the PNG figures (needs matplotlib; skipped with a note
+            when it is missing).
+        validate: report validation metrics every epoch.
+        verbose: `fit`'s verbosity.
+        distribute: distribution strategy name (see `train_model`).
+        data_config: how the data was named, recorded in the configuration.
+        progress: receives one line per step (unit started, skipped, condition
+            evaluated, files written).
+
+    Returns:
+        The results document (as written to `results.json`).
+
+    Example:
+
+    ```python
+    data = keras_umdf.data.synthetic("mosi")
+    reproduce(data, "repro/mosi", seeds=(0, 1), variants=("UMDF", "w/o L_fea"))
+    ```
+    """
+    say = progress or (lambda line: None)
+    settings = {**default_settings(data), **dict(settings or {})}
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and non-empty; received {seeds}.")
+    variants = list(variants)
+    for name in variants:
+        variant_arguments(name)
+    kind = task_kind(data)
+    label_names = data.label_names if kind == "multi_label" else None
+    config = {
+        "data": dict(data_config or {"name": getattr(data, "name", "dataset")}),
+        "settings": settings,
+        "seeds": seeds,
+        "variants": variants,
+        "conditions": list(conditions),
+        "rates": list(rates or []),
+        "curve_condition": curve_condition,
+        "split": split,
+        "train_samples": int(train_samples),
+        "distribute": distribute or "none",
+    }
+    run = RunDirectory(directory, "reproduce")
+    status = run.prepare(config, overwrite=overwrite)
+    if status == "resume":
+        say(f"{run.path}: resuming the reproduction")
+    test_split = data[split]
+    units = [(v, s) for v in variants for s in seeds]
+    results = {name: {} for name in variants}
+    tsne_model = None
+    for number, (name, seed) in enumerate(units, start=1):
+        unit_dir = run.file("runs", variant_slug(name), f"seed-{seed}")
+        unit_file = os.path.join(unit_dir, UNIT_RESULTS)
+        label = f"[{number}/{len(units)}] {name}, seed {seed}"
+        if os.path.exists(unit_file):
+            with open(unit_file) as file:
+                results[name][seed] = protocol_results_from_json(json.load(file))
+            say(f"{label}: done earlier, results read from {unit_file}")
+            continue
+        say(f"{label}: training")
+        trained = train_model(
+            data,
+            unit_dir,
+            settings=settings,
+            seed=seed,
+            model_arguments=variant_arguments(name),
+            train_samples=train_samples,
+            reuse_finished=True,
+            validate=validate,
+            verbose=verbose,
+            distribute=distribute,
+            data_config=config["data"],
+            progress=say,
+        )
+        say(f"{label}: evaluating on {split}")
+        unit_results = evaluate_protocol(
+            trained.model,
+            test_split,
+            conditions=conditions,
+            rates=rates,
+            curve_condition=curve_condition,
+            batch_size=eval_batch_size,
+            seed=seed,
+            label_names=label_names,
+            progress=lambda line, label=label: say(f"{label}: {line}"),
+        )
+        write_text_atomically(unit_file, json.dumps(json_ready(unit_results), indent=1))
+        results[name][seed] = unit_results
+        if name == variants[0] and seed == seeds[0]:
+            tsne_model = trained.model
+    document = results_document(
+        results,
+        kind=kind,
+        dataset={
+            "name": getattr(data, "name", "dataset"),
+            "split": split,
+            "num_samples": test_split.num_samples,
+        },
+        config=config,
+        label_names=label_names,
+    )
+    paths = write_results(document, run.path, overwrite=True)
+    say(f"wrote {paths[0]} and {paths[1]}")
+    if figures:
+        for path in _draw_figures(
+            document, run, data, test_split, kind, tsne_model, eval_batch_size, say
+        ):
+            say(f"wrote {path}")
+    run.mark_finished()
+    return document
+
+
+def _draw_figures(document, run, data, test_split, kind, model, batch_size, say):
+    """Figures 3-6 as PNG files; returns the paths written."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        say('matplotlib is not installed: no figures (pip install "keras-umdf[plots]")')
+        return []
+    from keras_umdf.evaluation.plots import plot_frame_drop_curves
+    from keras_umdf.evaluation.plots import plot_tsne
+
+    label_names = document.get("label_names")
+    metrics = headline_metrics(kind, label_names=label_names)
+    summaries = {n: r["summary"] for n, r in document["runs"].items()}
+    curves = {n: s["frame_drop"] for n, s in summaries.items() if "frame_drop" in s}
+    written = []
+    name = document["dataset"].get("name", "")
+    if curves:
+        main = {n: c for n, c in curves.items() if n in ("UMDF", "w/o distillation")}
+        written.append(
+            plot_frame_drop_curves(
+                main or curves,
+                run.file("figures", "frame_drop.png"),
+                metrics=metrics,
+                title=f"{name}: missing rate p (Figures 3-4)",
+                overwrite=True,
+            )
+        )
+        if len(curves) > 1:
+            written.append(
+                plot_frame_drop_curves(
+                    curves,
+                    run.file("figures", "ablation_frame_drop.png"),
+                    metrics=metrics,
+                    title=f"{name}: ablations (Figure 5)",
+                    overwrite=True,
+                )
+            )
+    first = next(iter(document["runs"]))
+    if model is None:
+        from keras_umdf.experiments.model_file import load_umdf_model
+
+        seed = document["seeds"][0]
+        path = run.file("runs", variant_slug(first), f"seed-{seed}", "model.keras")
+        model = load_umdf_model(path)
+    features = joint_representations(model, test_split, batch_size=batch_size)
+    labels = test_split.labels
+    if labels.ndim == 2:  # multi-label: coloured by the first emotion present
+        labels = labels.argmax(axis=1)
+    written.append(
+        plot_tsne(
+            features,
+            labels,
+            run.file("figures", "tsne.png"),
+            title=f"{name}: {first}, joint representations, "
+            f"{{{TSNE_CONDITION}}} with p = {TSNE_DROP_RATE} (Figure 6)",
+            overwrite=True,
+            class_names=label_names,
+        )
+    )
+    return written

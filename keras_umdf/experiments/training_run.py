@@ -1,0 +1,361 @@
+"""One training run on disk: safe to interrupt, resumed exactly, never overwritten.
+
+`train_model` follows a batch from the data to a saved model:
+
+1. the output directory is created, resumed or refused (`RunDirectory`);
+2. `UMDF.for_dataset` builds the model from the settings (the paper's
+   per-dataset values with the user's overrides), compiled with Adam and the
+   task's Keras metrics; a resumed run restores the weights, the optimizer and
+   the random states of its last finished epoch (`restore_training_state`);
+3. `make_dataset(training=True, first_epoch=k)` draws two masked views per clip,
+   epoch k's draws for the k-th epoch whether or not the run was interrupted;
+4. `fit` runs with a NaN guard, the epoch history on disk, the per-epoch training
+   state and `checkpoint.keras`, and a TensorBoard log;
+5. `model.keras` is written and the run marked finished.
+
+The directory then holds: `run.json` (configuration, status, versions),
+`model.keras`, `history.json` / `history.csv`, `logs/` (TensorBoard). While it
+runs it also holds `checkpoint.keras` (the model of the last finished epoch) and
+`training_state/` (what a resume needs); both go when the run finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+import keras
+
+from keras_umdf.evaluation.report import environment_info
+from keras_umdf.evaluation.task_metrics import task_kind
+from keras_umdf.experiments.history_file import HistoryFile
+from keras_umdf.experiments.history_file import read_history
+from keras_umdf.experiments.model_file import load_umdf_model
+from keras_umdf.experiments.nan_guard import NaNGuard
+from keras_umdf.experiments.nan_guard import TrainingDiverged
+from keras_umdf.experiments.run_directory import FINISHED
+from keras_umdf.experiments.run_directory import RunDirectory
+from keras_umdf.experiments.training_state import TrainingStateCheckpoint
+from keras_umdf.experiments.training_state import restore_training_state
+from keras_umdf.presets import infer_preset_name
+from keras_umdf.presets import paper_preset
+
+SETTING_KEYS = (
+    "batch_size",
+    "learning_rate",
+    "epochs",
+    "num_heads",
+    "hidden_dim",
+    "num_layers",
+)
+"""The training settings a run takes (`keras_umdf.presets.PaperPreset`)."""
+
+ONLY_F_Y_WITHOUT_GRADIENTS = (
+    r"Gradients do not exist for variables \[('[^']*/f_y/[^']*'(, )?)+\] when"
+)
+"""Keras's warning when the logits layer f_y alone gets no gradient: expected
+without the logits distillation (`lambda_logits=0`), so `train_model` hides it."""
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What `train_model` returns.
+
+    Attributes:
+        model: the trained model.
+        directory: the run's output directory.
+        history: one dict per finished epoch (as `history.json`).
+        initial_epoch: epochs already finished before this call (0 for a new
+            run, k when resuming after k epochs, all of them when the run had
+            finished).
+        status: "new", "resume" or "finished" (nothing trained).
+    """
+
+    model: keras.Model
+    directory: str
+    history: list
+    initial_epoch: int
+    status: str
+
+
+def default_settings(data) -> dict:
+    """The paper's settings for a dataset (MOSI's when its name says nothing)."""
+    preset = paper_preset(infer_preset_name(getattr(data, "name", None)) or "mosi")
+    return {"preset": preset.name, **{k: getattr(preset, k) for k in SETTING_KEYS}}
+
+
+def build_model(data, settings: Mapping, model_arguments: Mapping | None = None):
+    """A compiled `UMDF` for `data` with the run's settings.
+
+    Adam with the settings' learning rate; the task's Keras metrics in the
+    `fit` logs: MAE and Non0 F1 (regression), weighted F1 (classification),
+    mean per-label F1 (multi-label).
+    """
+    import keras_umdf
+
+    arguments = {
+        "num_heads": settings["num_heads"],
+        "hidden_dim": settings["hidden_dim"],
+        "num_layers": settings["num_layers"],
+        **dict(model_arguments or {}),
+    }
+    model = keras_umdf.UMDF.for_dataset(data, **arguments)
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
+        metrics=task_keras_metrics(data),
+    )
+    return model
+
+
+def task_keras_metrics(data) -> list:
+    """The Keras metrics of a dataset's task for `compile`."""
+    from keras_umdf import metrics
+
+    kind = task_kind(data)
+    if kind == "regression":
+        return [metrics.SentimentMAE(), metrics.SentimentF1(exclude_zero=True)]
+    if kind == "classification":
+        return [metrics.ClassificationF1(data.num_classes)]
+    return [metrics.MultiLabelF1(data.num_classes)]
+
+
+def training_batches(split, *, batch_size: int, seed: int, first_epoch: int, **kwargs):
+    """Two-view training batches that start at epoch `first_epoch`: the tf.data
+    pipeline, or `MaskedPyDataset` where TensorFlow is not installed."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        from keras_umdf.data import MaskedPyDataset
+
+        return MaskedPyDataset(
+            split,
+            training=True,
+            batch_size=batch_size,
+            seed=seed,
+            epoch=first_epoch,
+            **kwargs,
+        )
+    from keras_umdf.data import make_dataset
+
+    return make_dataset(
+        split,
+        training=True,
+        batch_size=batch_size,
+        seed=seed,
+        first_epoch=first_epoch,
+        **kwargs,
+    )
+
+
+def train_model(
+    data,
+    directory,
+    *,
+    settings: Mapping | None = None,
+    seed: int = 0,
+    model_arguments: Mapping | None = None,
+    train_samples: int = 0,
+    overwrite: bool = False,
+    reuse_finished: bool = False,
+    verbose="auto",
+    distribute: str | None = None,
+    tensorboard: bool = True,
+    validate: bool = True,
+    data_config: Mapping | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    progress: Callable[[str], None] | None = print,
+) -> TrainingResult:
+    """Trains a `UMDF` on `data["train"]` into `directory`, resuming if asked.
+
+    Args:
+        data: a `MultimodalDataset` with "train" (and "valid", used for the
+            validation metrics in the logs, if present).
+        directory: the output directory (see `RunDirectory` for its rules).
+        settings: batch_size, learning_rate, epochs, num_heads, hidden_dim,
+            num_layers; default the paper's for the dataset (`default_settings`).
+        seed: seed of the weights, the shuffles and the training masks.
+        model_arguments: further `UMDF` arguments, e.g. an ablation's
+            `{"lambda_fea": 0.0}`.
+        train_samples: train on the first N training clips (0: all).
+        overwrite: replace an earlier run in `directory`.
+        reuse_finished: load and return a finished run of the same
+            configuration instead of refusing it.
+        verbose: `fit`'s verbosity ("auto": a progress bar).
+        distribute: None/"none", "mirrored", "multi_worker" or
+            "data_parallel" (`keras_umdf.distribution.distribution_scope`).
+        tensorboard: write a TensorBoard log to `logs/` (needs TensorFlow).
+        validate: report validation metrics on `data["valid"]` every epoch.
+        data_config: how the data was named (e.g. the command line's
+            --dataset), recorded in the configuration; default the dataset's
+            name and shapes.
+        callbacks: further Keras callbacks for `fit` (they run after the NaN
+            guard, the history and the checkpoint).
+        progress: receives a line when a run starts, resumes or finishes.
+
+    Returns:
+        A `TrainingResult`.
+
+    Raises:
+        FileExistsError, ValueError: the directory cannot be used (see
+            `RunDirectory.prepare`).
+        TrainingDiverged: the loss became NaN or inf; the run is marked failed
+            and its last good checkpoint kept.
+
+    Example:
+
+    ```python
+    data = keras_umdf.data.synthetic("mosi", scale=0.1)
+    result = train_model(data, "runs/mosi", settings={**default_settings(data),
+                                                      "epochs": 3})
+    result.model.predict(...)
+    ```
+    """
+    say = progress or (lambda line: None)
+    settings = {**default_settings(data), **dict(settings or {})}
+    missing = [k for k in SETTING_KEYS if k not in settings]
+    if missing:
+        raise ValueError(f"settings lack {missing}; received {dict(settings)}.")
+    if isinstance(train_samples, bool) or not isinstance(train_samples, int):
+        raise ValueError(
+            f"train_samples must be an int >= 0; received {train_samples!r}."
+        )
+    if train_samples < 0:
+        raise ValueError(
+            f"train_samples must be >= 0 (0: all); received {train_samples}."
+        )
+    distribute = None if distribute in (None, "none") else distribute
+    train_split = data["train"]
+    if train_samples:
+        train_split = train_split.subset(
+            range(min(train_samples, train_split.num_samples))
+        )
+    config = {
+        "data": dict(data_config or _describe_data(data)),
+        "train_samples": train_split.num_samples,
+        "settings": dict(settings),
+        "seed": int(seed),
+        "model_arguments": dict(model_arguments or {}),
+        "distribute": distribute or "none",
+    }
+    run = RunDirectory(directory, "train")
+    status = run.prepare(config, overwrite=overwrite, reuse_finished=reuse_finished)
+    history_path = run.file("history.json")
+    if status == FINISHED:
+        model = load_umdf_model(run.file("model.keras"))
+        history = read_history(history_path)
+        say(f"{run.path}: finished run found, not trained again")
+        return TrainingResult(model, run.path, history, len(history), status)
+    run.update(environment=environment_info())
+
+    keras.utils.set_random_seed(seed)
+    scope = contextlib.nullcontext()
+    if distribute:
+        from keras_umdf.distribution import distribution_scope
+
+        scope = distribution_scope(distribute)
+    state_dir = run.file("training_state")
+    checkpoint = run.file("checkpoint.keras")
+    epochs = int(settings["epochs"])
+    with scope:
+        model = build_model(data, settings, model_arguments)
+        first_epoch = restore_training_state(model, state_dir)
+        if first_epoch:
+            say(
+                f"{run.path}: resuming after epoch {first_epoch} of {epochs} "
+                "(weights, optimizer and random state restored)"
+            )
+        else:
+            say(
+                f"{run.path}: training {epochs} epochs on "
+                f"{train_split.num_samples} clips (seed {seed})"
+            )
+        drop_remainder = bool(distribute)
+        train = training_batches(
+            train_split,
+            batch_size=settings["batch_size"],
+            seed=seed,
+            first_epoch=first_epoch,
+            drop_remainder=drop_remainder,
+        )
+        valid = None
+        if validate and "valid" in data.splits:
+            from keras_umdf.evaluation.protocol import evaluation_batches
+
+            valid = evaluation_batches(
+                data["valid"], batch_size=settings["batch_size"], seed=seed
+            )
+        fit_callbacks = [
+            NaNGuard(checkpoint),
+            HistoryFile(history_path, initial_epoch=first_epoch),
+            TrainingStateCheckpoint(state_dir, checkpoint, resume=first_epoch > 0),
+            *callbacks,
+        ]
+        if tensorboard:
+            fit_callbacks += _tensorboard(run.file("logs"), say)
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                # Without the logits distillation the logits layer f_y gets no
+                # gradient, as intended: not a problem to warn about.
+                warnings.filterwarnings(
+                    "ignore", message=ONLY_F_Y_WITHOUT_GRADIENTS, category=UserWarning
+                )
+                if first_epoch < epochs:
+                    model.fit(
+                        train,
+                        validation_data=valid,
+                        epochs=epochs,
+                        initial_epoch=first_epoch,
+                        callbacks=fit_callbacks,
+                        verbose=verbose,
+                        shuffle=False,
+                    )
+        except TrainingDiverged as error:
+            run.mark_failed(str(error))
+            raise
+    elapsed = time.perf_counter() - start
+    model_path = run.file("model.keras")
+    temporary = run.file("model.tmp.keras")
+    model.save(temporary)
+    os.replace(temporary, model_path)
+    history = read_history(history_path)
+    run.mark_finished(epochs_trained=len(history))
+    shutil.rmtree(state_dir, ignore_errors=True)
+    if os.path.exists(checkpoint):
+        os.remove(checkpoint)
+    say(
+        f"{run.path}: trained epochs {first_epoch + 1}-{epochs} in {elapsed:.0f} s; "
+        f"saved {model_path}"
+        if first_epoch < epochs
+        else f"{run.path}: all {epochs} epochs were done; saved {model_path}"
+    )
+    return TrainingResult(model, run.path, history, first_epoch, status)
+
+
+def _describe_data(data) -> dict:
+    return {
+        "name": getattr(data, "name", "dataset"),
+        "task": data.task,
+        "modality_dims": dict(data.modality_dims),
+        "sizes": {name: split.num_samples for name, split in data.splits.items()},
+    }
+
+
+def _tensorboard(log_dir: str, say) -> list:
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        say("TensorFlow is not installed: no TensorBoard log")
+        return []
+    return [
+        keras.callbacks.TensorBoard(
+            log_dir=log_dir, write_graph=False, update_freq="epoch", profile_batch=0
+        )
+    ]

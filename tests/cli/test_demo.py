@@ -1,0 +1,73 @@
+"""The README's main job, `keras-umdf demo`: it learns, and how distillation fares."""
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+
+from keras_umdf.cli import main
+from keras_umdf.data import synthetic
+from keras_umdf.evaluation.report import read_results
+from keras_umdf.experiments.demo import DEMO_TRAIN_SAMPLES
+
+# The demo's training is the longest test of the suite: it runs once (a module
+# fixture), on the backend that trains the demo's model fastest on 2 CPU cores.
+pytestmark = [pytest.mark.slow, pytest.mark.only_backend("tensorflow")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    output = tmp_path_factory.mktemp("demo") / "run"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["demo", "--output", str(output)]) == 0
+    document = read_results(output / "results.json")
+    # Predicting the mean training label for every test clip.
+    data = synthetic("mosi", seed=0)
+    labels = data["train"].labels[:DEMO_TRAIN_SAMPLES]
+    baseline = float(np.mean(np.abs(data["test"].labels - labels.mean())))
+    full = document["runs"]["UMDF"]["summary"]["conditions"]
+    plain = document["runs"]["w/o distillation"]["summary"]["conditions"]
+    figures = (
+        f"mean baseline {baseline:.3f}; UMDF {{l,a,v}} {full['lav']['mae']:.3f}, "
+        f"{{l}} {full['l']['mae']:.3f}, {{v}} {full['v']['mae']:.3f}, Avg. "
+        f"{full['avg']['mae']:.3f} / {full['avg']['non0_f1']:.4f}; w/o "
+        f"distillation Avg. {plain['avg']['mae']:.3f} / {plain['avg']['non0_f1']:.4f}"
+    )
+    return {
+        "printed": printed.getvalue(),
+        "full": full,
+        "plain": plain,
+        "baseline": baseline,
+        "figures": figures,
+    }
+
+
+def test_demo_prints_both_rows_and_the_mean_baseline(demo):
+    printed = demo["printed"]
+    assert "| UMDF |" in printed and "| w/o distillation |" in printed
+    assert "| {a,v} | Avg. | {l,a,v} |" in printed
+    assert f"MAE {demo['baseline']:.3f}." in printed
+
+
+def test_demo_learns_and_language_is_the_most_informative_modality(demo):
+    full, figures = demo["full"], demo["figures"]
+    # Complete-modality MAE well below always predicting the mean.
+    assert full["lav"]["mae"] < demo["baseline"] - 0.1, figures
+    assert full["l"]["mae"] < full["v"]["mae"], figures
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="After the demo's short training (3 epochs on 512 clips, one seed) "
+    "self-distillation does not beat plain training on the Avg. column: measured "
+    "(TensorFlow, seed 0) UMDF Avg. MAE 0.940 / F1 74.82 against 0.916 / 81.46 "
+    "without distillation; over seeds 0-2 and with 6 or 10 epochs, lr 5e-4 or "
+    "2e-3, batch 16 or all clips (PyTorch) UMDF won on both for at most one seed "
+    "of three. See the issue-5 report.",
+)
+def test_self_distillation_helps_when_modalities_are_missing(demo):
+    full, plain, figures = demo["full"], demo["plain"], demo["figures"]
+    assert full["avg"]["mae"] <= plain["avg"]["mae"], figures
+    assert full["avg"]["non0_f1"] >= plain["avg"]["non0_f1"], figures

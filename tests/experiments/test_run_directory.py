@@ -1,0 +1,95 @@
+"""The output-directory rules: new, resumed, or refused unless --overwrite."""
+
+import json
+
+import pytest
+
+from keras_umdf.experiments.run_directory import RunDirectory
+from keras_umdf.experiments.variants import VARIANT_NAMES
+from keras_umdf.experiments.variants import parse_variants
+from keras_umdf.experiments.variants import variant_arguments
+
+pytestmark = pytest.mark.only_backend("tensorflow")  # file bookkeeping only
+
+CONFIG = {"settings": {"epochs": 3, "batch_size": 8}, "seed": 0}
+
+
+def test_a_new_directory_is_created_with_its_record(tmp_path):
+    run = RunDirectory(tmp_path / "a" / "b", "train")
+    assert run.prepare(CONFIG) == "new"
+    record = json.loads((tmp_path / "a" / "b" / "run.json").read_text())
+    assert record["status"] == "running" and record["config"] == CONFIG
+    assert RunDirectory(tmp_path / "empty", "train").prepare(CONFIG) == "new"
+
+
+def test_an_unfinished_run_of_the_same_configuration_resumes(tmp_path):
+    RunDirectory(tmp_path, "train").prepare(CONFIG)
+    assert RunDirectory(tmp_path, "train").prepare(dict(CONFIG)) == "resume"
+
+
+def test_a_configuration_mismatch_on_resume_names_the_setting(tmp_path):
+    RunDirectory(tmp_path, "train").prepare(CONFIG)
+    changed = {**CONFIG, "settings": {"epochs": 5, "batch_size": 8}}
+    with pytest.raises(ValueError, match=r"settings\.epochs: recorded 3, now 5"):
+        RunDirectory(tmp_path, "train").prepare(changed)
+    assert RunDirectory(tmp_path, "train").prepare(changed, overwrite=True) == "new"
+
+
+def test_a_finished_run_is_refused_unless_overwrite(tmp_path):
+    run = RunDirectory(tmp_path, "train")
+    run.prepare(CONFIG)
+    (tmp_path / "model.keras").write_text("trained")
+    run.mark_finished()
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        RunDirectory(tmp_path, "train").prepare(CONFIG)
+    assert (tmp_path / "model.keras").read_text() == "trained"
+    assert RunDirectory(tmp_path, "train").prepare(CONFIG, reuse_finished=True) == (
+        "finished"
+    )
+    assert RunDirectory(tmp_path, "train").prepare(CONFIG, overwrite=True) == "new"
+    assert not (tmp_path / "model.keras").exists()
+
+
+def test_other_files_are_refused_and_never_deleted(tmp_path):
+    (tmp_path / "thesis.tex").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"not a keras_umdf run \(thesis.tex\)"):
+        RunDirectory(tmp_path, "train").prepare(CONFIG)
+    assert RunDirectory(tmp_path, "train").prepare(CONFIG, overwrite=True) == "new"
+    assert (tmp_path / "thesis.tex").read_text() == "mine"
+    file = tmp_path / "file"
+    file.write_text("x")
+    with pytest.raises(FileExistsError, match="is a file, not a directory"):
+        RunDirectory(file, "train").prepare(CONFIG)
+
+
+def test_a_run_of_another_command_or_a_failed_run_is_refused(tmp_path):
+    RunDirectory(tmp_path, "reproduce").prepare(CONFIG)
+    with pytest.raises(FileExistsError, match="holds a keras_umdf 'reproduce' run"):
+        RunDirectory(tmp_path, "train").prepare(CONFIG)
+    failed = RunDirectory(tmp_path / "f", "train")
+    failed.prepare(CONFIG)
+    failed.mark_failed("the training loss became nan")
+    with pytest.raises(FileExistsError, match="a failed run .the training loss"):
+        RunDirectory(tmp_path / "f", "train").prepare(CONFIG)
+
+
+def test_variants_are_the_paper_ablations_plus_plain_training():
+    assert VARIANT_NAMES[:5] == (
+        "UMDF",
+        "w/o L_fea",
+        "w/o L_logits",
+        "w/o MCIM",
+        "w/o DFIM",
+    )
+    assert variant_arguments("w/o MCIM") == {"attention": "self"}
+    assert variant_arguments("w/o distillation") == {
+        "lambda_fea": 0.0,
+        "lambda_logits": 0.0,
+    }
+    assert parse_variants("umdf, W/O DFIM,wo-l_fea") == (
+        "UMDF",
+        "w/o DFIM",
+        "w/o L_fea",
+    )
+    with pytest.raises(ValueError, match="Unknown variant 'w/o magic'"):
+        parse_variants("w/o magic")
