@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
@@ -21,6 +20,7 @@ from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_positive_int
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
+from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASK_LOSSES = ("mse", "l1")
 SIMILARITIES = ("l2", "cosine")
@@ -641,13 +641,7 @@ def _match_length(x, length):
     source = x.shape[1]
     if source is None or length is None or source == length:
         return x
-    positions = np.linspace(0.0, source - 1.0, length)
-    lower = np.floor(positions).astype(int)
-    upper = np.minimum(lower + 1, source - 1)
-    frac = positions - lower
-    weights = np.zeros((length, source), np.float32)
-    weights[np.arange(length), lower] += 1.0 - frac
-    weights[np.arange(length), upper] += frac
+    weights = interpolation_matrix(source, length)
     return ops.einsum("ts,bsd->btd", ops.cast(weights, x.dtype), x)
 
 

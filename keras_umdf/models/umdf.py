@@ -24,6 +24,7 @@ from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_positive_int
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
+from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASKS = ("regression", "classification")
 TASK_LOSSES = {"regression": ("mse", "l1"), "classification": ("crossentropy",)}
@@ -827,22 +828,11 @@ class UMDF(keras.Model):
 def _resample(x, mask, length: int):
     """Linearly resamples (batch, T, d) to (batch, length, d) along time."""
     source = x.shape[1]
-    weights = _interpolation_matrix(source, length)
+    weights = interpolation_matrix(source, length)
     x = ops.einsum("ts,bsd->btd", ops.cast(weights, x.dtype), x)
     if mask is not None:
         mask = ops.einsum("ts,bs->bt", weights, ops.cast(mask, "float32")) > 0
     return x, mask
-
-
-def _interpolation_matrix(source: int, target: int) -> np.ndarray:
-    positions = np.linspace(0.0, source - 1.0, target)
-    lower = np.floor(positions).astype(int)
-    upper = np.minimum(lower + 1, source - 1)
-    frac = positions - lower
-    matrix = np.zeros((target, source), np.float32)
-    matrix[np.arange(target), lower] += 1.0 - frac
-    matrix[np.arange(target), upper] += frac
-    return matrix
 
 
 def _validate_modality_dims(modality_dims) -> dict[str, int]:
