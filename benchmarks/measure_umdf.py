@@ -38,6 +38,37 @@ DEFAULTS = {
 }
 
 
+TINY = {
+    "modality_dims": {"text": 12, "audio": 6, "vision": 4},
+    "length": 6,
+    "hidden_dim": 8,
+    "num_heads": 2,
+    "num_layers": 1,
+}
+"""A toy architecture (`--architecture tiny`), for the tests of the benchmarks."""
+
+
+def add_model_arguments(parser, threads_help: str) -> None:
+    """The options `run.py` and `profile_step.py` share: --architecture,
+    --dropout and --threads."""
+    import os
+
+    parser.add_argument(
+        "--architecture",
+        choices=("paper", "tiny"),
+        default="paper",
+        help="paper: the paper's MOSI configuration; tiny: a toy model (tests)",
+    )
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        help="the model's dropout (default: UMDF's own, 0.1); the peer has none",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count(), help=threads_help
+    )
+
+
 def _timed(step, seconds: float, min_steps: int) -> tuple[float, list[float]]:
     """Runs `step` once (warm-up), then timed; returns (first call s, step times)."""
     start = time.perf_counter()
@@ -58,8 +89,6 @@ def measure(config: dict) -> dict:
     import keras
     import numpy as np
 
-    import keras_umdf
-
     backend = keras.backend.backend()
     if backend == "torch":
         from benchmarks.threads import pin_torch_threads
@@ -67,34 +96,10 @@ def measure(config: dict) -> dict:
         pin_torch_threads()
     keras.config.set_dtype_policy(config["precision"])
     keras.utils.set_random_seed(config["seed"])
-    batch, length = config["batch_size"], config["length"]
-    dims = config["modality_dims"]
-    rng = np.random.default_rng(config["seed"])
-
-    def view():
-        return {
-            m: keras.ops.convert_to_tensor(
-                rng.standard_normal((batch, length, d), dtype=np.float32)
-            )
-            for m, d in dims.items()
-        }
-
-    x = {"view_a": view(), "view_b": view()}
-    y = keras.ops.convert_to_tensor(rng.standard_normal((batch, 1), np.float32))
-    test_view = view()
-    kwargs = {
-        "hidden_dim": config["hidden_dim"],
-        "num_heads": config["num_heads"],
-        "num_layers": config["num_layers"],
-    }
-    if config["dropout"] is not None:
-        kwargs["dropout"] = config["dropout"]
+    x, y, test_view = synthetic_data(config)
+    batch = config["batch_size"]
     start = time.perf_counter()
-    model = keras_umdf.UMDF(dims, **kwargs)
-    compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-3)}
-    if config["jit_compile"] != "default":
-        compile_kwargs["jit_compile"] = config["jit_compile"]
-    model.compile(**compile_kwargs)
+    model = build_model(config)
     build_s = time.perf_counter() - start
     result = {
         "backend": backend,
@@ -135,6 +140,55 @@ def measure(config: dict) -> dict:
     # ru_maxrss is in KiB on Linux.
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def synthetic_data(config: dict) -> tuple[dict, object, dict]:
+    """The fixed batches of a run: (two-view training inputs, targets, one view).
+
+    Standard-normal features of the configuration's shapes, drawn from
+    `config["seed"]`; the model's cost does not depend on the values.
+    """
+    import keras
+    import numpy as np
+
+    config = {**DEFAULTS, **config}
+    batch, length = config["batch_size"], config["length"]
+    dims = config["modality_dims"]
+    rng = np.random.default_rng(config["seed"])
+
+    def view():
+        return {
+            m: keras.ops.convert_to_tensor(
+                rng.standard_normal((batch, length, d), dtype=np.float32)
+            )
+            for m, d in dims.items()
+        }
+
+    x = {"view_a": view(), "view_b": view()}
+    y = keras.ops.convert_to_tensor(rng.standard_normal((batch, 1), np.float32))
+    return x, y, view()
+
+
+def build_model(config: dict):
+    """UMDF at the configuration's architecture, compiled with Adam(1e-3)."""
+    import keras
+
+    import keras_umdf
+
+    config = {**DEFAULTS, **config}
+    kwargs = {
+        "hidden_dim": config["hidden_dim"],
+        "num_heads": config["num_heads"],
+        "num_layers": config["num_layers"],
+    }
+    if config["dropout"] is not None:
+        kwargs["dropout"] = config["dropout"]
+    model = keras_umdf.UMDF(config["modality_dims"], **kwargs)
+    compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-3)}
+    if config["jit_compile"] != "default":
+        compile_kwargs["jit_compile"] = config["jit_compile"]
+    model.compile(**compile_kwargs)
+    return model
 
 
 def _device(backend: str) -> str:

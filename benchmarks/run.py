@@ -41,16 +41,11 @@ if ROOT not in sys.path:
 from benchmarks import flops  # noqa: E402
 from benchmarks import peer as peer_module  # noqa: E402
 from benchmarks import report  # noqa: E402
+from benchmarks.measure_umdf import TINY  # noqa: E402
+from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
 from benchmarks.threads import thread_env  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
-TINY = {
-    "modality_dims": {"text": 12, "audio": 6, "vision": 4},
-    "length": 6,
-    "hidden_dim": 8,
-    "num_heads": 2,
-    "num_layers": 1,
-}
 PRESETS = {
     "quick": {
         "backends": "tensorflow",
@@ -158,26 +153,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="timed tf.data pipeline per run; 0 skips it",
     )
     parser.add_argument(
-        "--dropout",
-        type=float,
-        help="the model's dropout (default: UMDF's own default); the peer has none",
-    )
-    parser.add_argument(
         "--like-peer",
         action="store_true",
         help="add a run of the default backend with dropout=0, the peer's setting",
     )
-    parser.add_argument(
-        "--architecture",
-        choices=("paper", "tiny"),
-        default="paper",
-        help="paper: the paper's MOSI configuration; tiny: a toy model (tests)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=os.cpu_count(),
-        help="threads of every library and of the peer (default: all cores)",
+    add_model_arguments(
+        parser, "threads of every library and of the peer (default: all cores)"
     )
     parser.add_argument(
         "--peer",

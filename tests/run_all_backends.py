@@ -8,8 +8,10 @@ Usage: python tests/run_all_backends.py [--backends tensorflow,jax,torch] [pytes
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -19,6 +21,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # file stays on one worker, so module-scoped fixtures (a shared trained model) are
 # built once.
 XDIST = ("-n", "auto", "--dist", "loadfile")
+# JAX spends most of its test time compiling with XLA. The tests' programs are
+# tiny, so compile them at XLA's lowest optimisation level, and keep compiled
+# programs in a cache for this run: many tests build the same small models.
+# Entries are written under a file lock (the cache has a size limit, which turns
+# the lock on), so the pytest workers and their child processes share it safely.
+JAX_XLA_FLAGS = (
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+)
+
+
+def jax_test_env(cache_dir):
+    """Environment additions for the JAX run: fast compilation, a shared cache."""
+    flags = f"{os.environ.get('XLA_FLAGS', '')} {JAX_XLA_FLAGS}".strip()
+    return {
+        "XLA_FLAGS": flags,
+        "JAX_COMPILATION_CACHE_DIR": cache_dir,
+        "JAX_COMPILATION_CACHE_MAX_SIZE": str(4 * 2**30),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
 
 
 def run(title, command, env=None):
@@ -44,11 +66,20 @@ def main():
     for backend in args.backends.split(","):
         env = dict(os.environ, KERAS_BACKEND=backend, PYTHONHASHSEED="0")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        code = run(
-            f"pytest [{backend}]",
-            [python, "-m", "pytest", "-p", "no:cacheprovider", *XDIST, *pytest_args],
-            env=env,
-        )
+        cache_dir = None
+        if backend == "jax":
+            cache_dir = tempfile.mkdtemp(prefix="keras-umdf-jax-cache-")
+            env.update(jax_test_env(cache_dir))
+        try:
+            code = run(
+                f"pytest [{backend}]",
+                [python, "-m", "pytest", "-p", "no:cacheprovider", *XDIST]
+                + pytest_args,
+                env=env,
+            )
+        finally:
+            if cache_dir is not None:
+                shutil.rmtree(cache_dir, ignore_errors=True)
         # Exit code 5 means "no tests collected": a suite that ran nothing fails.
         if code:
             failures.append(f"pytest [{backend}] (exit {code})")

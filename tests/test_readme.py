@@ -21,7 +21,11 @@ def test_readme_has_a_short_model_fit_example():
     assert "model.fit(" in blocks[0] and len(blocks[0].strip().splitlines()) <= 15
 
 
+# The example is backend-independent Keras code; PyTorch runs it without the
+# minutes of graph tracing (TensorFlow) or compiling (JAX) that the paper-size
+# model takes, and the other backends' fit, predict and save are tested elsewhere.
 @pytest.mark.slow
+@pytest.mark.only_backend("torch")
 def test_readme_model_fit_example_runs(tmp_path, subprocess_env):
     result = subprocess.run(
         [sys.executable, "-c", python_blocks()[0]],

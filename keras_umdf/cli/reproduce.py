@@ -47,6 +47,20 @@ def add_parser(commands) -> None:
         "'w/o L_logits', 'w/o MCIM', 'w/o DFIM', 'w/o distillation' (or their "
         "slugs umdf, wo-l_fea, wo-l_logits, wo-mcim, wo-dfim, wo-distillation)",
     )
+    group.add_argument(
+        "--lambda-fea",
+        type=float,
+        default=None,
+        help="weight of the feature distillation in every variant that has it "
+        "(default UMDF's 1.0), e.g. a value found by `keras-umdf tune`; the "
+        "ablations that remove the term keep it at 0",
+    )
+    group.add_argument(
+        "--lambda-logits",
+        type=float,
+        default=None,
+        help="weight of the logits distillation, likewise (default 1.0)",
+    )
     group.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     # issue 8 (SDUMC): --models umdf,sdumc runs the missing-text comparison.
     group.add_argument(
@@ -90,6 +104,7 @@ def run(args) -> int:
     from keras_umdf.cli.dataset_options import load_dataset_from_args
     from keras_umdf.cli.dataset_options import training_settings
     from keras_umdf.cli.run_options import data_config
+    from keras_umdf.cli.run_options import distillation_weights
     from keras_umdf.cli.run_options import parse_conditions
     from keras_umdf.cli.run_options import verbosity
     from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
@@ -98,7 +113,13 @@ def run(args) -> int:
     from keras_umdf.experiments.variants import parse_variants
 
     seeds = parse_seeds(args.seeds)
+    shared_arguments = distillation_weights(args)
     if args.models.strip().lower() != "umdf":  # issue 8: UMDF against SDUMC
+        if shared_arguments:
+            raise ValueError(
+                "--lambda-fea / --lambda-logits set the paper variants' weights; "
+                f"they do not apply with --models {args.models!r}. Leave them out."
+            )
         from keras_umdf.experiments.missing_text import comparison_command
 
         return comparison_command(args, seeds)
@@ -120,6 +141,7 @@ def run(args) -> int:
         settings=settings,
         seeds=seeds,
         variants=variants,
+        model_arguments=shared_arguments,
         conditions=conditions,
         rates=None if args.no_curves else FRAME_DROP_RATES,
         curve_condition=args.curve_condition,

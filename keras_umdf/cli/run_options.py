@@ -83,15 +83,24 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
 def variant_from_args(args: argparse.Namespace) -> tuple[str, dict]:
     """The variant's name and its `UMDF` arguments with the lambda overrides."""
     (name,) = parse_variants(args.variant)
-    arguments = variant_arguments(name)
+    return name, {**variant_arguments(name), **distillation_weights(args)}
+
+
+def distillation_weights(args: argparse.Namespace) -> dict:
+    """The `UMDF` arguments given by --lambda-fea / --lambda-logits.
+
+    Raises:
+        ValueError: a negative (or NaN) weight.
+    """
+    weights = {}
     for key in ("lambda_fea", "lambda_logits"):
         value = getattr(args, key, None)
         if value is not None:
-            if value < 0:
+            if not value >= 0:
                 flag = "--" + key.replace("_", "-")
                 raise ValueError(f"{flag} must be >= 0; received {value}.")
-            arguments[key] = value
-    return name, arguments
+            weights[key] = value
+    return weights
 
 
 def add_evaluation_arguments(

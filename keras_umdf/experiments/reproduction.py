@@ -19,6 +19,7 @@ plus `evaluation.json`), the results and `figures/`.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from keras_umdf.experiments.variants import VARIANT_NAMES
 from keras_umdf.experiments.variants import variant_arguments
 from keras_umdf.experiments.variants import variant_slug
 from keras_umdf.modalities import CONDITIONS
+from keras_umdf.models.umdf import UMDF
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 """The paper averages five seeds."""
@@ -58,6 +60,7 @@ def reproduce(
     settings: Mapping | None = None,
     seeds: Sequence[int] = DEFAULT_SEEDS,
     variants: Sequence[str] = VARIANT_NAMES,
+    model_arguments: Mapping | None = None,
     conditions: Sequence[str] = CONDITIONS,
     rates: Sequence[float] | None = FRAME_DROP_RATES,
     curve_condition: str = "lav",
@@ -82,6 +85,9 @@ def reproduce(
         seeds: training (and evaluation-mask) seeds; the tables show mean ±
             std over them.
         variants: names from `keras_umdf.experiments.VARIANTS`.
+        model_arguments: `UMDF` arguments shared by every variant, e.g.
+            `{"lambda_logits": 0.1}`; a variant's own arguments override them
+            (so "w/o distillation" keeps both lambdas at 0).
         conditions: inter-modality test conditions.
         rates: frame-drop rates of the curves (None: no curves).
         curve_condition: the modalities present along the curves.
@@ -116,6 +122,7 @@ def reproduce(
     variants = list(variants)
     for name in variants:
         variant_arguments(name)
+    shared_arguments = _checked_model_arguments(model_arguments)
     kind = task_kind(data)
     label_names = data.label_names if kind == "multi_label" else None
     config = {
@@ -130,6 +137,10 @@ def reproduce(
         "train_samples": int(train_samples),
         "distribute": distribute or "none",
     }
+    if shared_arguments:
+        # Only when given, so that reproductions started before this key existed
+        # still resume.
+        config["model_arguments"] = shared_arguments
     run = RunDirectory(directory, "reproduce")
     status = run.prepare(config, overwrite=overwrite)
     if status == "resume":
@@ -153,7 +164,7 @@ def reproduce(
             unit_dir,
             settings=settings,
             seed=seed,
-            model_arguments=variant_arguments(name),
+            model_arguments={**shared_arguments, **variant_arguments(name)},
             train_samples=train_samples,
             reuse_finished=True,
             validate=validate,
@@ -260,3 +271,17 @@ def _draw_figures(document, run, data, test_split, kind, model, batch_size, say)
         )
     )
     return written
+
+
+def _checked_model_arguments(model_arguments) -> dict:
+    """The shared `UMDF` arguments, refused early if `UMDF` has no such argument."""
+    arguments = dict(model_arguments or {})
+    accepted = set(inspect.signature(UMDF.__init__).parameters) - {"self", "kwargs"}
+    unknown = sorted(set(arguments) - accepted)
+    if unknown:
+        raise ValueError(
+            f"model_arguments has {unknown}, which UMDF does not take; received "
+            f"model_arguments={arguments!r}. Use UMDF's constructor arguments, e.g. "
+            "{'lambda_logits': 0.1}."
+        )
+    return arguments

@@ -100,3 +100,26 @@ def test_reproduce_is_interrupted_then_resumed_without_redoing_units(
     _, err = capsys.readouterr()
     assert "--overwrite" in err and len(err.strip().splitlines()) == 1
     assert read_results(output / "results.json") == document
+
+
+def test_tuned_distillation_weights_reach_every_variant(capsys, tmp_path, monkeypatch):
+    seen = {}
+
+    def record(data, directory, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop before training")
+
+    monkeypatch.setattr(reproduction, "reproduce", record)
+    weights = ["--lambda-fea", "0.3", "--lambda-logits", "0.1"]
+    assert main([*REPRODUCE, *weights, "--output", str(tmp_path / "r")]) == 2
+    assert "stop before training" in capsys.readouterr().err
+    assert seen["model_arguments"] == {"lambda_fea": 0.3, "lambda_logits": 0.1}
+    assert seen["variants"] == ("UMDF", "w/o distillation")
+
+    code = main([*REPRODUCE, "--lambda-logits", "-1", "--output", str(tmp_path / "n")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--lambda-logits must be >= 0; received -1.0." in err
+    code = main(
+        [*REPRODUCE, "--models", "umdf,sdumc", *weights, "--output", str(tmp_path)]
+    )
+    assert code == 2 and "do not apply with --models" in capsys.readouterr().err

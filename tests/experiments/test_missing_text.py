@@ -17,7 +17,7 @@ from keras_umdf.modalities import INCOMPLETE_CONDITIONS
 
 # The comparison's bookkeeping does not depend on the backend; the models it
 # trains are tested on every backend in tests/models.
-pytestmark = pytest.mark.only_backend("tensorflow")
+pytestmark = pytest.mark.only_backend("torch")
 COMMAND = [
     "reproduce",
     "--dataset",
