@@ -21,6 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # file stays on one worker, so module-scoped fixtures (a shared trained model) are
 # built once.
 XDIST = ("-n", "auto", "--dist", "loadfile")
+# The slowest tests of each backend, for keeping the suite short.
+DURATIONS = ("--durations", "15")
 # JAX spends most of its test time compiling with XLA. The tests' programs are
 # tiny, so compile them at XLA's lowest optimisation level, and keep compiled
 # programs in a cache for this run: many tests build the same small models.
@@ -73,7 +75,7 @@ def main():
         try:
             code = run(
                 f"pytest [{backend}]",
-                [python, "-m", "pytest", "-p", "no:cacheprovider", *XDIST]
+                [python, "-m", "pytest", "-p", "no:cacheprovider", *XDIST, *DURATIONS]
                 + pytest_args,
                 env=env,
             )
