@@ -137,6 +137,7 @@ def measure(config: dict) -> dict:
         prediction_finite=bool(np.isfinite(last).all()),
     )
     result["device"] = _device(backend)
+    result["float32_matmul"] = _float32_matmul(backend, result["device"])
     # ru_maxrss is in KiB on Linux.
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
@@ -207,6 +208,32 @@ def _device(backend: str) -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     return gpus[0].name if gpus else "cpu"
+
+
+def _float32_matmul(backend: str, device: str) -> str:
+    """How the backend computes float32 matrix products on `device`.
+
+    On NVIDIA GPUs XLA (JAX, TensorFlow with XLA) uses TF32 for float32 dots by
+    default; PyTorch keeps full float32 unless `allow_tf32` is set.
+    """
+    if device == "cpu":
+        return "float32"
+    if backend == "jax":
+        import jax
+
+        setting = jax.config.jax_default_matmul_precision
+        if setting:
+            return f"jax_default_matmul_precision={setting}"
+        return "XLA default (TF32 on NVIDIA GPUs)"
+    if backend == "torch":
+        import torch
+
+        return f"torch '{torch.get_float32_matmul_precision()}'"
+    import tensorflow as tf
+
+    if tf.config.experimental.tensor_float_32_execution_enabled():
+        return "TensorFlow default (TF32 on NVIDIA GPUs)"
+    return "float32 (TF32 disabled)"
 
 
 if __name__ == "__main__":

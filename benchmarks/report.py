@@ -76,6 +76,21 @@ def markdown(document: dict) -> str:
             f"| {_number(row['first_train_step_s'])} "
             f"| {_number(row['peak_rss_mb'], 0)} | {row['rounds']} |"
         )
+    mixed = [row for row in summary["rows"] if "train_vs_float32" in row]
+    if mixed:
+        lines += [
+            "",
+            "## Lower precision against float32 (same backend and batch size)",
+            "",
+            "| Configuration | Batch | Train x float32 | Infer x float32 |",
+            "|---|---|---|---|",
+        ]
+        for row in mixed:
+            lines.append(
+                f"| {row['label']} | {row['batch_size']} "
+                f"| {_number(row['train_vs_float32'], 2)} "
+                f"| {_number(row['infer_vs_float32'], 2)} |"
+            )
     if summary["pipeline"]:
         lines += [
             "",
@@ -94,5 +109,15 @@ def markdown(document: dict) -> str:
                 f"| {_number(entry.get('pipeline_over_training'), 0, 'x')} |"
             )
     devices = sorted({row["device"] for row in summary["rows"] if "device" in row})
-    lines += ["", f"Devices: {', '.join(devices) or '-'}.", ""]
+    lines += ["", f"Devices: {', '.join(devices) or '-'}."]
+    matmuls = sorted(
+        {
+            f"{row['backend']}: {row['float32_matmul']}"
+            for row in summary["rows"]
+            if row.get("device", "cpu") != "cpu" and "float32_matmul" in row
+        }
+    )
+    if matmuls:
+        lines.append(f"Float32 matrix products on the GPU: {'; '.join(matmuls)}.")
+    lines.append("")
     return "\n".join(lines)

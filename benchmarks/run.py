@@ -482,6 +482,8 @@ def summarize(args, records: list[dict]) -> dict:
                 row["loss_finite"] = all(r["loss_finite"] for r in runs)
                 row["prediction_dtype"] = runs[-1]["prediction_dtype"]
                 row["device"] = runs[-1]["device"]
+                if "float32_matmul" in runs[-1]:
+                    row["float32_matmul"] = runs[-1]["float32_matmul"]
                 row["train_gflops"] = row["train_samples_per_s"] * train_flops / 1e9
                 row["train_percent_of_peak"] = percent(
                     row["train_samples_per_s"], train_flops
@@ -506,6 +508,7 @@ def summarize(args, records: list[dict]) -> dict:
                         pipelines[batch]["pipeline_batches_per_s"] / steps_per_s
                     )
             rows.append(row)
+    _add_ratios_to_float32(rows)
     for entry in peers.values():
         entry["train_percent_of_peak"] = percent(
             entry["train_samples_per_s"], train_flops
@@ -526,6 +529,30 @@ def summarize(args, records: list[dict]) -> dict:
         "pipeline": pipelines,
         "rows": rows,
     }
+
+
+def _add_ratios_to_float32(rows: list[dict]) -> None:
+    """Each measured non-float32 row's throughput over its float32 twin's (same
+    backend, XLA setting, dropout and batch size), as `*_vs_float32`."""
+
+    def twin_key(row):
+        return (row["backend"], row["jit_compile"], row["dropout"], row["batch_size"])
+
+    float32 = {
+        twin_key(row): row
+        for row in rows
+        if row["precision"] == "float32" and "train_samples_per_s" in row
+    }
+    for row in rows:
+        twin = float32.get(twin_key(row))
+        if row["precision"] == "float32" or twin is None:
+            continue
+        if "train_samples_per_s" not in row:
+            continue
+        for phase in ("train", "infer"):
+            row[f"{phase}_vs_float32"] = (
+                row[f"{phase}_samples_per_s"] / twin[f"{phase}_samples_per_s"]
+            )
 
 
 def machine_description(args) -> dict:

@@ -131,3 +131,69 @@ def test_no_run_starts_once_the_time_budget_is_spent(tmp_path):
         "umdf", [sys.executable, "-c", "raise SystemExit(3)"], {}, None
     )
     assert result == {"error": "skipped: --max-minutes 1 reached"}
+
+
+def _measured(config: dict, train: float, infer: float, device: str) -> dict:
+    """A child's result as `measure_umdf` prints it, with made-up figures."""
+    matmul = "float32" if device == "cpu" else "XLA default (TF32 on NVIDIA GPUs)"
+    return {
+        "kind": "umdf",
+        "round": 0,
+        "config": config,
+        "train_samples_per_s": train,
+        "infer_samples_per_s": infer,
+        "first_train_step_s": 1.0,
+        "first_infer_step_s": 0.5,
+        "peak_rss_mb": 100.0,
+        "loss_finite": True,
+        "prediction_dtype": "float32",
+        "device": device,
+        "float32_matmul": matmul,
+    }
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_gpu_report_compares_precisions_and_names_the_float32_matmul(tmp_path):
+    from benchmarks import report
+
+    args = run.parse_args(
+        [
+            "--device=gpu",
+            "--backends=jax",
+            "--precisions=float32,mixed_bfloat16",
+            "--batch-sizes=16",
+            "--rounds=1",
+            f"--output={tmp_path}",
+        ]
+    )
+    assert args.no_peer and args.pipeline_seconds == 0
+    configs = [{**c, "batch_size": 16} for c in run.configurations(args)]
+    records = [
+        _measured(configs[0], train=100.0, infer=400.0, device="H100"),
+        _measured(configs[1], train=80.0, infer=500.0, device="H100"),
+    ]
+    summary = run.summarize(args, records)
+    rows = {row["precision"]: row for row in summary["rows"]}
+    assert "train_vs_float32" not in rows["float32"]
+    assert rows["mixed_bfloat16"]["train_vs_float32"] == pytest.approx(0.8)
+    assert rows["mixed_bfloat16"]["infer_vs_float32"] == pytest.approx(1.25)
+    document = {
+        "command": "run.py --device gpu",
+        "machine": run.machine_description(args),
+        "settings": vars(args),
+        "summary": summary,
+        "runs": records,
+    }
+    markdown = report.markdown(document)
+    assert "| jax mixed_bfloat16 | 16 | 0.80 | 1.25 |" in markdown
+    assert "jax: XLA default (TF32 on NVIDIA GPUs)" in markdown
+    # On a CPU there is no float32 matmul line (nothing to warn about).
+    cpu = run.summarize(
+        args,
+        [
+            _measured(configs[0], train=10.0, infer=40.0, device="cpu"),
+        ],
+    )
+    assert "Float32 matrix products" not in report.markdown(
+        {**document, "summary": cpu}
+    )
