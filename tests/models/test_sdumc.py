@@ -1,9 +1,5 @@
 """SDUMC: construction, the two flows, routing at inference, training, saving."""
 
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -12,8 +8,8 @@ from keras import ops
 from keras_umdf import SDUMC
 from keras_umdf.data import synthetic
 from tests.layers.gradients import gradients
+from tests.models.fresh_process import predict_in_fresh_process
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Text, audio and a pseudo text (no vision: two streams halve the crossmodal
 # attention blocks, and so the compile time).
 DIMS = {"text": 6, "audio": 5, "pseudo_text": 7}
@@ -224,15 +220,6 @@ def test_mixed_precision_gives_float32_outputs_and_losses(rng):
 
 # ------------------------------------------------------------ saving, errors
 
-LOAD_SCRIPT = """
-import sys, numpy as np, keras, keras_umdf
-model = keras.saving.load_model(sys.argv[1])
-data = np.load(sys.argv[2])
-view = {k: data[k] for k in data.files}
-np.save(sys.argv[3], keras.ops.convert_to_numpy(model.predict(view, verbose=0)))
-print("weights", model.lambda_full, model.lambda_interaction, model.lambda_rnc)
-"""
-
 
 @pytest.mark.only_backend("tensorflow", "torch")
 def test_save_and_load_in_a_fresh_process(trained, rng, tmp_path, subprocess_env):
@@ -240,25 +227,15 @@ def test_save_and_load_in_a_fresh_process(trained, rng, tmp_path, subprocess_env
     full, missing = view(rng, batch=3), view(rng, batch=3, text=False)
     batch = {k: np.concatenate([full[k], missing[k]]) for k in full}
     expected = ops.convert_to_numpy(model.predict(batch, verbose=0))
-    model.save(tmp_path / "sdumc.keras")
-    np.savez(tmp_path / "view.npz", **batch)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            LOAD_SCRIPT,
-            str(tmp_path / "sdumc.keras"),
-            str(tmp_path / "view.npz"),
-            str(tmp_path / "out.npy"),
-        ],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        cwd=ROOT,
+    predictions, weights = predict_in_fresh_process(
+        model,
+        batch,
+        tmp_path,
+        subprocess_env,
+        ("lambda_full", "lambda_interaction", "lambda_rnc"),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "weights 0.5 0.7 0.5" in result.stdout.splitlines(), result.stdout[-2000:]
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+    assert weights == "0.5 0.7 0.5"
+    np.testing.assert_array_equal(predictions, expected)
 
 
 def test_loaded_model_predicts_the_same_in_process(trained, tmp_path):

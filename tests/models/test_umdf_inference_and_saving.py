@@ -1,8 +1,6 @@
 """UMDF: two-stream inference, saving and loading, TensorBoard logging."""
 
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -10,12 +8,10 @@ import pytest
 from keras import ops
 
 from keras_umdf import UMDF
+from tests.models.fresh_process import predict_in_fresh_process
 from tests.models.umdf_inputs import fit
 from tests.models.umdf_inputs import random_view
 from tests.models.umdf_inputs import two_views
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 # ------------------------------------------------------------------ inference
 
@@ -68,39 +64,15 @@ def test_unaligned_modalities_are_resampled(pair_config, rng):
 # ------------------------------------------------------------- saving, logging
 
 
-LOAD_SCRIPT = """
-import sys, numpy as np, keras, keras_umdf
-model = keras.saving.load_model(sys.argv[1])
-data = np.load(sys.argv[2])
-view = {k: data[k] for k in data.files}
-np.save(sys.argv[3], keras.ops.convert_to_numpy(model(view)))
-print("lambdas", model.lambda_fea, model.lambda_logits)
-"""
-
-
 def test_save_and_load_in_a_fresh_process(trained, rng, tmp_path, subprocess_env):
     model = trained["model"]
     view = random_view(rng, 3)
-    expected = ops.convert_to_numpy(model(view))
-    model.save(tmp_path / "m.keras")
-    np.savez(tmp_path / "view.npz", **view)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            LOAD_SCRIPT,
-            str(tmp_path / "m.keras"),
-            str(tmp_path / "view.npz"),
-            str(tmp_path / "out.npy"),
-        ],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        cwd=ROOT,
+    expected = ops.convert_to_numpy(model.predict(view, verbose=0))
+    predictions, lambdas = predict_in_fresh_process(
+        model, view, tmp_path, subprocess_env, ("lambda_fea", "lambda_logits")
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "lambdas 0.3 0.7" in result.stdout.splitlines(), result.stdout[-2000:]
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+    assert lambdas == "0.3 0.7"
+    np.testing.assert_array_equal(predictions, expected)
 
 
 def test_loaded_model_continues_training_with_its_lambdas(trained, rng, tmp_path):
