@@ -31,6 +31,7 @@ DEFAULTS = {
     "num_heads": 10,
     "num_layers": 4,
     "dropout": None,
+    "heads_per_chunk": None,
     "train_seconds": 10.0,
     "infer_seconds": 4.0,
     "min_steps": 2,
@@ -96,6 +97,11 @@ def measure(config: dict) -> dict:
         pin_torch_threads()
     keras.config.set_dtype_policy(config["precision"])
     keras.utils.set_random_seed(config["seed"])
+    if config["heads_per_chunk"]:
+        # Read when the step is traced, so set before the first step.
+        from keras_umdf.layers import scaled_dot_product_attention as attention
+
+        attention.HEADS_PER_CHUNK = config["heads_per_chunk"]
     x, y, test_view = synthetic_data(config)
     batch = config["batch_size"]
     start = time.perf_counter()

@@ -157,6 +157,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="add a run of the default backend with dropout=0, the peer's setting",
     )
+    parser.add_argument(
+        "--heads-per-chunk",
+        type=int,
+        help="add a run of the default backend whose TensorFlow attention runs "
+        "this many heads per chunk (keras_umdf's HEADS_PER_CHUNK, default 5)",
+    )
     add_model_arguments(
         parser, "threads of every library and of the peer (default: all cores)"
     )
@@ -222,6 +228,10 @@ def parse_args(argv=None) -> argparse.Namespace:
             "--batch-sizes and --mixed-batch-sizes must be comma-separated "
             f"integers; received {args.batch_sizes!r} and {args.mixed_batch_sizes!r}"
         )
+    if args.heads_per_chunk is not None and args.heads_per_chunk < 1:
+        parser.error(
+            f"--heads-per-chunk must be positive; received {args.heads_per_chunk}"
+        )
     if (
         any(b < 1 for b in args.batch_sizes + args.mixed_batch_sizes)
         or min(args.rounds, args.other_rounds, args.threads, args.min_steps) < 1
@@ -263,6 +273,8 @@ def configurations(args) -> list[dict]:
             )
     if args.like_peer and runs:
         runs.append({**runs[0], "dropout": 0.0, "like_peer": True})
+    if args.heads_per_chunk and runs:
+        runs.append({**runs[0], "heads_per_chunk": args.heads_per_chunk})
     return runs
 
 
@@ -280,6 +292,8 @@ def config_label(run: dict) -> str:
     parts.append(run["precision"])
     if run.get("dropout") is not None:
         parts.append(f"dropout={run['dropout']:g}")
+    if run.get("heads_per_chunk"):
+        parts.append(f"{run['heads_per_chunk']} heads per chunk")
     return " ".join(parts)
 
 
@@ -536,7 +550,13 @@ def _add_ratios_to_float32(rows: list[dict]) -> None:
     backend, XLA setting, dropout and batch size), as `*_vs_float32`."""
 
     def twin_key(row):
-        return (row["backend"], row["jit_compile"], row["dropout"], row["batch_size"])
+        return (
+            row["backend"],
+            row["jit_compile"],
+            row["dropout"],
+            row.get("heads_per_chunk"),
+            row["batch_size"],
+        )
 
     float32 = {
         twin_key(row): row
@@ -683,6 +703,7 @@ def main(argv=None) -> int:
                     "precision": run["precision"],
                     "jit_compile": run["jit_compile"],
                     "dropout": run["dropout"],
+                    "heads_per_chunk": run.get("heads_per_chunk"),
                     "train_seconds": args.train_seconds,
                     "infer_seconds": args.infer_seconds,
                     "min_steps": args.min_steps,

@@ -197,3 +197,14 @@ def test_gpu_report_compares_precisions_and_names_the_float32_matmul(tmp_path):
     assert "Float32 matrix products" not in report.markdown(
         {**document, "summary": cpu}
     )
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_heads_per_chunk_adds_a_labelled_run_of_the_default(capsys):
+    args = run.parse_args(["--quick", "--no-peer", "--heads-per-chunk", "2"])
+    default, chunked = run.configurations(args)
+    assert chunked == {**default, "heads_per_chunk": 2}
+    assert run.config_label(chunked) == "tensorflow float32 2 heads per chunk"
+    with pytest.raises(SystemExit):
+        run.parse_args(["--quick", "--heads-per-chunk", "0"])
+    assert "received 0" in capsys.readouterr().err
