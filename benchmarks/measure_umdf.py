@@ -70,6 +70,17 @@ def add_model_arguments(parser, threads_help: str) -> None:
     )
 
 
+def architecture(args) -> dict:
+    """The architecture `--architecture` asks for, as overrides of `DEFAULTS`."""
+    return dict(TINY) if args.architecture == "tiny" else {}
+
+
+def check_model_arguments(parser, args) -> None:
+    """Refuses a `--dropout` outside [0, 1) with a message naming it."""
+    if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
+        parser.error(f"--dropout must be in [0, 1); received {args.dropout}")
+
+
 def _timed(step, seconds: float, min_steps: int) -> tuple[float, list[float]]:
     """Runs `step` once (warm-up), then timed; returns (first call s, step times)."""
     start = time.perf_counter()

@@ -47,8 +47,9 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from benchmarks.measure_umdf import DEFAULTS  # noqa: E402
-from benchmarks.measure_umdf import TINY  # noqa: E402
 from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
+from benchmarks.measure_umdf import architecture  # noqa: E402
+from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
 from benchmarks.threads import thread_env  # noqa: E402
 
 MATMUL = "matmuls and convolutions"
@@ -490,8 +491,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"non-negative; received {args.batch_size}, {args.steps}, "
             f"{args.threads} and {args.warmup}"
         )
-    if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
-        parser.error(f"--dropout must be in [0, 1); received {args.dropout}")
+    check_model_arguments(parser, args)
     if args.json and os.path.exists(args.json) and not args.overwrite:
         parser.error(
             f"{args.json} already exists; choose a new --json path or pass "
@@ -588,9 +588,12 @@ def profile(args: argparse.Namespace) -> dict:
 
     from benchmarks import measure_umdf
 
-    config = {**DEFAULTS, "batch_size": args.batch_size, "dropout": args.dropout}
-    if args.architecture == "tiny":
-        config.update(TINY)
+    config = {
+        **DEFAULTS,
+        **architecture(args),
+        "batch_size": args.batch_size,
+        "dropout": args.dropout,
+    }
     keras.config.set_dtype_policy("float32")
     keras.utils.set_random_seed(config["seed"])
     x, y, _ = measure_umdf.synthetic_data(config)

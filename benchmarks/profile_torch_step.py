@@ -25,9 +25,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks.measure_umdf import TINY  # noqa: E402
 from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
+from benchmarks.measure_umdf import architecture  # noqa: E402
 from benchmarks.measure_umdf import build_model  # noqa: E402
+from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
 from benchmarks.measure_umdf import synthetic_data  # noqa: E402
 
 
@@ -46,11 +47,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=12, help="operators listed")
     add_model_arguments(parser, "torch's intra-op threads (default: all cores)")
     args = parser.parse_args(argv)
-    if min(args.batch_size, args.steps, args.warmup, args.rows) < 1:
+    if min(args.batch_size, args.steps, args.warmup, args.rows, args.threads) < 1:
         parser.error(
-            "--batch-size, --steps, --warmup and --rows must be positive; received "
-            f"{args.batch_size}, {args.steps}, {args.warmup}, {args.rows}"
+            "--batch-size, --steps, --warmup, --rows and --threads must be positive; "
+            f"received {args.batch_size}, {args.steps}, {args.warmup}, {args.rows}, "
+            f"{args.threads}"
         )
+    check_model_arguments(parser, args)
     return args
 
 
@@ -70,11 +73,12 @@ def profile_precision(args, precision: str) -> dict:
     keras.config.set_dtype_policy(precision)
     try:
         keras.utils.set_random_seed(0)
-        config = {"precision": precision, "batch_size": args.batch_size}
-        if args.architecture == "tiny":
-            config.update(TINY)
-        if args.dropout is not None:
-            config["dropout"] = args.dropout
+        config = {
+            **architecture(args),
+            "precision": precision,
+            "batch_size": args.batch_size,
+            "dropout": args.dropout,
+        }
         x, y, _ = synthetic_data(config)
         model = build_model(config)
         for _ in range(args.warmup):

@@ -41,8 +41,9 @@ if ROOT not in sys.path:
 from benchmarks import flops  # noqa: E402
 from benchmarks import peer as peer_module  # noqa: E402
 from benchmarks import report  # noqa: E402
-from benchmarks.measure_umdf import TINY  # noqa: E402
 from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
+from benchmarks.measure_umdf import architecture  # noqa: E402
+from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
 from benchmarks.threads import thread_env  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -240,6 +241,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             "--batch-sizes, --mixed-batch-sizes, --rounds, --other-rounds, "
             "--threads and --min-steps must be positive"
         )
+    check_model_arguments(parser, args)
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error(f"--max-minutes must be positive; received {args.max_minutes}")
     return args
@@ -400,10 +402,6 @@ def _parse_result_line(stdout: str) -> dict:
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
     raise ValueError(f"no RESULT line in the child's output:\n{stdout[-2000:]}")
-
-
-def architecture(args) -> dict:
-    return dict(TINY) if args.architecture == "tiny" else {}
 
 
 def flop_architecture(args) -> flops.Architecture:

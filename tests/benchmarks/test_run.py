@@ -208,3 +208,10 @@ def test_heads_per_chunk_adds_a_labelled_run_of_the_default(capsys):
     with pytest.raises(SystemExit):
         run.parse_args(["--quick", "--heads-per-chunk", "0"])
     assert "received 0" in capsys.readouterr().err
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_a_dropout_outside_its_range_is_refused_with_the_value(capsys):
+    with pytest.raises(SystemExit):
+        run.parse_args(["--quick", "--dropout", "1.5"])
+    assert "--dropout must be in [0, 1); received 1.5" in capsys.readouterr().err
