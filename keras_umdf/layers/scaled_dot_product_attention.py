@@ -42,6 +42,9 @@ def scaled_dot_product_attention(
             whose keys are all missing gets a uniform softmax (finite); callers
             zero such rows.
         dropout: optional `keras.layers.Dropout` applied to the probabilities.
+            On TensorFlow's chunked path its masks come from 16-bit random
+            integers (`_keep_mask`): the rate is rounded to a multiple of
+            2**-16.
         training: whether `dropout` is active.
         fused: compute the same values (to float tolerance) faster, the way
             that suits the backend. TensorFlow runs the heads in chunks of
@@ -129,9 +132,7 @@ def _head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=No
             shape = (
                 (batch, chunk, target, source) if chunk > 1 else (batch, target, source)
             )
-            keep = keras.random.uniform(shape, seed=dropout.seed_generator) >= ops.cast(
-                dropout.rate, "float32"
-            )
+            keep = _keep_mask(shape, dropout)
         attend = _attention_chunk(
             chunk > 1, mask is not None, keep is not None, dropout
         )
@@ -140,6 +141,32 @@ def _head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=No
         outputs.append(ops.reshape(out, (-1, ops.shape(q)[1], chunk * head_dim)))
     attended = ops.concatenate(outputs, axis=-1)
     return ops.reshape(attended, query_shape)
+
+
+def _keep_mask(shape, dropout):
+    """Dropout's bool keep mask of `shape` on TensorFlow's path.
+
+    An entry is kept when a 16-bit random integer is at least
+    `round(rate * 2**16)`, so each 32-bit draw of the generator serves two
+    entries: half the random numbers of `keras.random.uniform(shape) >= rate`,
+    whose masks were the largest cost of a training step after the matrix
+    products (`benchmarks/profile_step.py`). The rate is thereby rounded to a
+    multiple of 2**-16 (0.1 keeps 58,982 of 65,536: a rate of 0.100006); the
+    seed comes from the `Dropout` layer's seed generator, as its own masks do.
+    """
+    import tensorflow as tf
+
+    threshold = min(round(float(dropout.rate) * 2**16), 2**16 - 1)
+    seed = dropout.seed_generator.next()
+    # int32 seeds, as Keras's own TensorFlow random ops use (and XLA needs).
+    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+    *outer, source = shape
+    pairs = (source + 1) // 2
+    draws = tf.random.stateless_uniform(
+        (*outer, pairs), seed=seed, minval=None, maxval=None, dtype=tf.uint32
+    )
+    halves = tf.reshape(tf.bitcast(draws, tf.uint16), (*outer, 2 * pairs))
+    return halves[..., :source] >= tf.constant(threshold, tf.uint16)
 
 
 # Einsum subscripts of one chunk: (batch, T, k) pieces of one head, or

@@ -20,6 +20,7 @@ from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_positive_int
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
+from keras_umdf.models.compiling import build_optimizer
 from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASK_LOSSES = ("mse", "l1")
@@ -506,6 +507,10 @@ class SDUMC(keras.Model):
     def compile(self, optimizer="adam", loss=None, **kwargs):
         """Configures training; the loss is the model's own SDUMC objective.
 
+        Creates the optimizer's variables now (a built model), in the
+        active strategy's or distribution's scope, so that TensorFlow traces
+        the first training step once rather than twice.
+
         Raises:
             ValueError: a `loss` is given (the terms and weights are constructor
                 arguments: `task_loss` and the `lambda_*`).
@@ -517,13 +522,11 @@ class SDUMC(keras.Model):
                 "terms with the lambda_* arguments."
             )
         super().compile(optimizer=optimizer, **kwargs)
+        build_optimizer(self)
 
     def compile_from_config(self, config):
         """Recompiles a loaded model (Keras skips this for a custom `compile`)."""
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        if getattr(self, "optimizer", None) is not None and self.built:
-            self.optimizer.build(self.trainable_variables)
+        self.compile(**keras.saving.deserialize_keras_object(config))
 
     def compute_task_loss(self, y, prediction, sample_weight=None):
         """MSE or L1 between (batch, 1) predictions and the scores, in float32."""

@@ -24,6 +24,7 @@ from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_positive_int
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
+from keras_umdf.models.compiling import build_optimizer
 from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASKS = ("regression", "classification")
@@ -650,6 +651,10 @@ class UMDF(keras.Model):
     def compile(self, optimizer="adam", loss=None, **kwargs):
         """Configures training; the loss is the model's own UMDF objective.
 
+        Creates the optimizer's variables now (a built model), in the
+        active strategy's or distribution's scope, so that TensorFlow traces
+        the first training step once rather than twice.
+
         Raises:
             ValueError: a `loss` is given. The task loss is the constructor's
                 `task_loss`, and the distillation terms are weighted by
@@ -662,13 +667,11 @@ class UMDF(keras.Model):
                 "lambda_fea / lambda_logits."
             )
         super().compile(optimizer=optimizer, **kwargs)
+        build_optimizer(self)
 
     def compile_from_config(self, config):
         """Recompiles a loaded model (Keras skips this for a custom `compile`)."""
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        if getattr(self, "optimizer", None) is not None and self.built:
-            self.optimizer.build(self.trainable_variables)
+        self.compile(**keras.saving.deserialize_keras_object(config))
 
     def compute_task_loss(self, y, prediction, sample_weight=None):
         """L_task: MSE or L1 (regression), cross-entropy (classification)."""

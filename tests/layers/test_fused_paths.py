@@ -350,6 +350,34 @@ def test_head_by_head_dropout_and_its_gradient_match_the_formula(rng):
         np.testing.assert_allclose(a, b, **TOLERANCE)
 
 
+@pytest.mark.only_backend("tensorflow")
+@pytest.mark.parametrize("rate", [0.1, 0.5])
+@pytest.mark.parametrize("source", [50, 7], ids=["even", "odd"])
+def test_head_by_head_keep_masks_keep_one_minus_the_rate(rate, source):
+    # Two 16-bit integers per 32-bit draw, kept at or above round(rate * 2**16).
+    shape = (64, 2, 50, source)
+    dropout = keras.layers.Dropout(rate, seed=3)
+    first = to_numpy(kernel._keep_mask(shape, dropout))
+    second = to_numpy(kernel._keep_mask(shape, dropout))
+    assert first.shape == shape and first.dtype == bool
+    kept = 1 - round(rate * 2**16) / 2**16
+
+    def near(observed, probability, n):
+        return abs(observed - probability) < 5 * np.sqrt(
+            probability * (1 - probability) / n
+        )
+
+    assert near(first.mean(), kept, first.size)
+    # Neighbours share a 32-bit draw and are still independent.
+    both = first[..., 0 : source - 1 : 2] & first[..., 1:source:2]
+    assert near(both.mean(), kept**2, both.size)
+    # A new mask at every call, independent of the last.
+    assert near((first == second).mean(), kept**2 + (1 - kept) ** 2, first.size)
+    # The layer's seed makes it reproducible.
+    again = to_numpy(kernel._keep_mask(shape, keras.layers.Dropout(rate, seed=3)))
+    np.testing.assert_array_equal(again, first)
+
+
 # JAX runs this model op by op here (minutes of compiling); the layers' tests
 # above cover the fused paths on JAX.
 @pytest.mark.only_backend("tensorflow", "torch")

@@ -253,6 +253,14 @@ def test_loaded_model_predicts_the_same_in_process(trained, tmp_path):
 
 
 @ORCHESTRATION
+def test_compile_creates_the_optimizer_state():
+    model = SDUMC(**CONFIG)
+    model.compile(optimizer="adam")
+    assert model.optimizer.built
+    assert len(model.optimizer.variables) >= 2 * len(model.trainable_variables)
+
+
+@ORCHESTRATION
 def test_config_round_trip_and_for_dataset():
     model = SDUMC(**CONFIG, lambda_fused=0.2, rnc_similarity="cosine")
     clone = SDUMC.from_config(model.get_config())

@@ -23,6 +23,31 @@ def test_overfits_a_tiny_batch(pair_config, rng):
     assert last < first / 10, (first, last)
 
 
+def test_compile_creates_the_optimizer_state_so_the_step_is_traced_once(
+    pair_config, rng
+):
+    # Left to the first traced step, Adam's variables made TensorFlow trace the
+    # whole two-view step twice (a step that creates variables is retraced).
+    model = UMDF(**pair_config)
+    model.compile(optimizer="adam")
+    assert model.optimizer.built
+    slots = {id(v) for v in model.optimizer.variables}
+    assert len(slots) >= 2 * len(model.trainable_variables)
+    calls = []
+    compute_loss = model.compute_loss
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return compute_loss(*args, **kwargs)
+
+    model.compute_loss = counted
+    x, y = regression_batch(rng)
+    model.train_on_batch(x, y)
+    model.train_on_batch(x, y)
+    # Traced once on TensorFlow and JAX; PyTorch runs each step eagerly.
+    assert len(calls) == (2 if keras.backend.backend() == "torch" else 1)
+
+
 def test_history_reports_each_term_and_their_weighted_sum(trained):
     history = trained["history"]
     for name in ("task_loss", "fea_loss", "logits_loss"):
