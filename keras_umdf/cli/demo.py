@@ -84,6 +84,12 @@ def run(args) -> int:
         "\nPredicting the mean training label for every clip: MAE "
         f"{format_metric(demo['mean_baseline'], 'mae')}."
     )
+    warmup = demo["document"]["config"]["model_arguments"]["distillation_warmup"]
+    print(
+        f"UMDF's distillation weights rose from 0 to 1 over the {warmup} training "
+        "steps (distillation_warmup; the paper uses them in full from the first "
+        "step)."
+    )
     if args.output:
         print(f"Models, histories and results.json / results.md are in {args.output}.")
     return 0

@@ -9,6 +9,7 @@ from keras_umdf.cli.dataset_options import add_training_arguments
 from keras_umdf.cli.run_options import add_evaluation_arguments
 from keras_umdf.cli.run_options import add_output_arguments
 from keras_umdf.cli.run_options import add_run_arguments
+from keras_umdf.cli.run_options import add_warmup_argument
 
 DESCRIPTION = """\
 Reproduce the paper's experiments on one dataset: train every variant (the full
@@ -61,6 +62,7 @@ def add_parser(commands) -> None:
         default=None,
         help="weight of the logits distillation, likewise (default 1.0)",
     )
+    add_warmup_argument(group)
     group.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     # issue 8 (SDUMC): --models umdf,sdumc runs the missing-text comparison.
     group.add_argument(
@@ -117,7 +119,8 @@ def run(args) -> int:
     if args.models.strip().lower() != "umdf":  # issue 8: UMDF against SDUMC
         if shared_arguments:
             raise ValueError(
-                "--lambda-fea / --lambda-logits set the paper variants' weights; "
+                "--lambda-fea / --lambda-logits / --distillation-warmup set the "
+                "paper variants' distillation; "
                 f"they do not apply with --models {args.models!r}. Leave them out."
             )
         from keras_umdf.experiments.missing_text import comparison_command

@@ -78,6 +78,19 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="weight of the logits distillation (default 1.0; 0 removes it)",
     )
+    add_warmup_argument(group)
+
+
+def add_warmup_argument(group) -> None:
+    """Adds --distillation-warmup (UMDF's `distillation_warmup`)."""
+    group.add_argument(
+        "--distillation-warmup",
+        type=int,
+        default=None,
+        help="training steps over which the distillation weights rise from 0 "
+        "to their values (default 0: full weights from the first step, the "
+        "paper's objective; an extension for short runs)",
+    )
 
 
 def variant_from_args(args: argparse.Namespace) -> tuple[str, dict]:
@@ -87,12 +100,18 @@ def variant_from_args(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def distillation_weights(args: argparse.Namespace) -> dict:
-    """The `UMDF` arguments given by --lambda-fea / --lambda-logits.
+    """The `UMDF` arguments given by --lambda-fea / --lambda-logits and
+    --distillation-warmup.
 
     Raises:
-        ValueError: a negative (or NaN) weight.
+        ValueError: a negative (or NaN) weight or warm-up.
     """
     weights = {}
+    warmup = getattr(args, "distillation_warmup", None)
+    if warmup is not None:
+        if warmup < 0:
+            raise ValueError(f"--distillation-warmup must be >= 0; received {warmup}.")
+        weights["distillation_warmup"] = warmup
     for key in ("lambda_fea", "lambda_logits"):
         value = getattr(args, key, None)
         if value is not None:

@@ -21,6 +21,7 @@ from keras_umdf.modalities import MODALITIES
 from keras_umdf.modalities import PSEUDO_TEXT
 from keras_umdf.models.arguments import check_choice
 from keras_umdf.models.arguments import check_loss_weight
+from keras_umdf.models.arguments import check_non_negative_int
 from keras_umdf.models.arguments import check_positive_int
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
@@ -138,6 +139,17 @@ class UMDF(keras.Model):
         lambda_fea: weight lambda_1 of the feature distillation (assumed 1.0;
             PAPER-NOTES decision 3). Saved with the model.
         lambda_logits: weight lambda_2 of the logits distillation (assumed 1.0).
+        distillation_warmup: training steps over which the distillation
+            weights rise linearly from 0 to `lambda_fea` / `lambda_logits`
+            (and `lambda_rnc`): the i-th two-view step (from 0) uses
+            `min(1, i / distillation_warmup)` of each weight. The count is the
+            model's non-trainable `distillation_step` variable, saved with
+            the weights (None when no distillation weight is above 0).
+            Default 0: full weights from the first step, the paper's
+            objective. An extension (the ramp-up of consistency losses in
+            semi-supervised learning): in short runs the untrained `f_y` can
+            pull the two views together before the task has shaped them, and
+            the network then predicts the mean label (README, the demo).
         task_loss: "mse" (paper) or "l1" (MMSA's) for regression;
             "crossentropy" for classification. Default by task.
         logits_loss: "mse" or "js"; default "mse" for regression, "js" for
@@ -198,6 +210,7 @@ class UMDF(keras.Model):
         dropout: float = 0.1,
         lambda_fea: float = 1.0,
         lambda_logits: float = 1.0,
+        distillation_warmup: int = 0,
         task_loss: str | None = None,
         logits_loss: str | None = None,
         supervise_logits: bool = False,
@@ -265,6 +278,9 @@ class UMDF(keras.Model):
         self.dropout = dropout
         self.lambda_fea = check_loss_weight("lambda_fea", lambda_fea)
         self.lambda_logits = check_loss_weight("lambda_logits", lambda_logits)
+        self.distillation_warmup = check_non_negative_int(
+            "distillation_warmup", distillation_warmup
+        )
         self.task_loss = task_loss or TASK_LOSSES[task][0]
         if self.task_loss not in TASK_LOSSES[task]:
             raise ValueError(
@@ -324,6 +340,19 @@ class UMDF(keras.Model):
         else:
             self._output_units = num_classes
 
+        self.distillation_step = None
+        if self.distillation_warmup and (
+            self.lambda_fea or self.lambda_logits or self.lambda_rnc
+        ):
+            self.distillation_step = self.add_weight(
+                shape=(),
+                initializer="zeros",
+                dtype="float32",
+                trainable=False,
+                autocast=False,
+                aggregation="only_first_replica",
+                name="distillation_step",
+            )
         policy = self.dtype_policy
         self.projections = {
             m: ModalityProjection(hidden_dim, dtype=policy, name=f"{m}_projection")
@@ -705,6 +734,7 @@ class UMDF(keras.Model):
         task = self.compute_task_loss(y, prediction, sample_weight)
         self.task_loss_tracker.update_state(task)
         total = task
+        ramp = self._distillation_ramp() if distill else 1.0
         if distill and self.supervise_logits:
             logits_task = 0.5 * (
                 self.compute_task_loss(y, y_pred["logits_a"], sample_weight)
@@ -720,7 +750,7 @@ class UMDF(keras.Model):
                 kernel_mul=self.mmd_kernel_mul,
             )
             self.fea_loss_tracker.update_state(fea)
-            total = total + self.lambda_fea * fea
+            total = total + ramp * self.lambda_fea * fea
         if distill and self.lambda_logits:
             if self.logits_loss == "mse":
                 logits = ops.mean(ops.square(y_pred["logits_a"] - y_pred["logits_b"]))
@@ -729,7 +759,7 @@ class UMDF(keras.Model):
                     y_pred["logits_a"], y_pred["logits_b"]
                 )
             self.logits_loss_tracker.update_state(logits)
-            total = total + self.lambda_logits * logits
+            total = total + ramp * self.lambda_logits * logits
         if distill and self.lambda_rnc:
             # Samples of weight 0 (e.g. padding) take no part in the ranking.
             mask = None
@@ -743,7 +773,7 @@ class UMDF(keras.Model):
                 mask=mask,
             )
             self.rnc_loss_tracker.update_state(rnc)
-            total = total + self.lambda_rnc * rnc
+            total = total + ramp * self.lambda_rnc * rnc
         if distill and self.imagine_missing:
             mia = y_pred["mia_loss"]
             self.mia_loss_tracker.update_state(mia)
@@ -752,6 +782,25 @@ class UMDF(keras.Model):
             total = total + ops.cast(ops.sum(loss), "float32")
         # A per-replica mean; under tf.distribute the replicas' gradients are summed.
         return scale_loss_for_replicas(total)
+
+    def _distillation_ramp(self):
+        """The fraction of the distillation weights used at this training step.
+
+        Counts the two-view steps in the model's own `distillation_step`
+        variable (saved with the weights, so a resumed run goes on with its
+        ramp); the optimizer's counter cannot be read inside JAX's stateless
+        step.
+        """
+        if self.distillation_step is None:
+            return 1.0
+        warmup = float(self.distillation_warmup)
+        step = self.distillation_step.value
+        # Both read before the assignment: a TensorFlow graph or a PyTorch
+        # tensor read after it would see the incremented count.
+        ramp = step / warmup
+        following = ops.minimum(step + 1.0, warmup)
+        self.distillation_step.assign(following)
+        return ramp
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         distill = isinstance(y_pred, dict)
@@ -809,6 +858,7 @@ class UMDF(keras.Model):
                 "dropout": self.dropout,
                 "lambda_fea": self.lambda_fea,
                 "lambda_logits": self.lambda_logits,
+                "distillation_warmup": self.distillation_warmup,
                 "task_loss": self.task_loss,
                 "logits_loss": self.logits_loss,
                 "supervise_logits": self.supervise_logits,

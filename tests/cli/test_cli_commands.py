@@ -170,7 +170,7 @@ def test_train_evaluate_predict_end_to_end(capsys, tmp_path):
     run = tmp_path / "run"
     code, out, err = run_cli(
         capsys, "train", *DATA, *TINY, "--epochs", "2", "--batch-size", "8",
-        "--verbose", "2", "--output", run,
+        "--distillation-warmup", "3", "--verbose", "2", "--output", run,
     )  # fmt: skip
     assert code == 0, err
     for name in ("model.keras", "history.json", "history.csv", "results.json",
@@ -188,6 +188,7 @@ def test_train_evaluate_predict_end_to_end(capsys, tmp_path):
     assert set(summary["conditions"]) == {"l", "a", "v", "la", "lv", "av", "lav", "avg"}
     assert len(summary["frame_drop"]) == 11
     assert results["config"]["training"]["epochs"] == 2
+    assert results["config"]["distillation_warmup"] == 3
     table = (run / "results.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| Model"))
     for heading in ("{l}", "{a}", "{v}", "{l,a}", "{l,v}", "{a,v}", "Avg.", "{l,a,v}"):

@@ -111,14 +111,24 @@ def test_tuned_distillation_weights_reach_every_variant(capsys, tmp_path, monkey
 
     monkeypatch.setattr(reproduction, "reproduce", record)
     weights = ["--lambda-fea", "0.3", "--lambda-logits", "0.1"]
-    assert main([*REPRODUCE, *weights, "--output", str(tmp_path / "r")]) == 2
+    warmup = ["--distillation-warmup", "40"]
+    assert main([*REPRODUCE, *weights, *warmup, "--output", str(tmp_path / "r")]) == 2
     assert "stop before training" in capsys.readouterr().err
-    assert seen["model_arguments"] == {"lambda_fea": 0.3, "lambda_logits": 0.1}
+    assert seen["model_arguments"] == {
+        "lambda_fea": 0.3,
+        "lambda_logits": 0.1,
+        "distillation_warmup": 40,
+    }
     assert seen["variants"] == ("UMDF", "w/o distillation")
 
     code = main([*REPRODUCE, "--lambda-logits", "-1", "--output", str(tmp_path / "n")])
     err = capsys.readouterr().err
     assert code == 2 and "--lambda-logits must be >= 0; received -1.0." in err
+    code = main(
+        [*REPRODUCE, "--distillation-warmup", "-3", "--output", str(tmp_path / "n")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "--distillation-warmup must be >= 0; received -3." in err
     code = main(
         [*REPRODUCE, "--models", "umdf,sdumc", *weights, "--output", str(tmp_path)]
     )

@@ -49,6 +49,7 @@ def test_demo_prints_both_rows_and_the_mean_baseline(demo):
     assert "| UMDF |" in printed and "| w/o distillation |" in printed
     assert "| {a,v} | Avg. | {l,a,v} |" in printed
     assert f"MAE {demo['baseline']:.3f}." in printed
+    assert "distillation weights rose from 0 to 1 over the 48 training steps" in printed
 
 
 def test_demo_learns_and_language_is_the_most_informative_modality(demo):
@@ -56,16 +57,21 @@ def test_demo_learns_and_language_is_the_most_informative_modality(demo):
     # Complete-modality MAE well below always predicting the mean.
     assert full["lav"]["mae"] < demo["baseline"] - 0.1, figures
     assert full["l"]["mae"] < full["v"]["mae"], figures
+    # Off the predict-the-mean plateau on the incomplete conditions too (without
+    # the demo's distillation warm-up, seeds 1 and 4 stayed near it).
+    assert full["avg"]["mae"] < demo["baseline"] - 0.2, figures
 
 
 @pytest.mark.xfail(
     strict=False,
     reason="After the demo's short training (3 epochs on 512 clips, one seed) "
     "the ranking of UMDF and plain training on the Avg. column follows the random "
-    "streams: on TensorFlow, seed 0 has UMDF ahead (Avg. MAE 0.891 / F1 81.39 "
-    "against 0.917 / 79.87), seed 1 has UMDF stuck near predicting the mean "
-    "(1.269 / 43.24 against 0.994 / 79.57) and seed 2 plain slightly ahead "
-    "(0.877 / 79.63 against 0.870 / 80.23). See the README's demo section.",
+    "streams. On TensorFlow with the demo's distillation warm-up, Avg. MAE / F1 "
+    "of UMDF against plain training: seed 0 0.875 / 80.17 against 0.917 / 79.87 "
+    "(ahead on both), seed 1 0.947 / 79.03 against 0.994 / 79.57, seed 2 0.838 / "
+    "80.86 against 0.870 / 80.23 (ahead), seed 3 0.852 / 78.39 against 0.832 / "
+    "80.02, seed 4 1.017 / 80.45 against 0.964 / 81.24. See the README's demo "
+    "section.",
 )
 def test_self_distillation_helps_when_modalities_are_missing(demo):
     full, plain, figures = demo["full"], demo["plain"], demo["figures"]

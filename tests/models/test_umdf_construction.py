@@ -32,6 +32,11 @@ from tests.models.umdf_inputs import random_view
         (dict(fusion="sum"), "fusion must be one of"),
         (dict(num_layers=0), "num_layers must be a positive int; received 0"),
         (dict(encoder_heads=7), "not divisible by encoder_heads=7"),
+        (
+            dict(distillation_warmup=-5),
+            "distillation_warmup must be an int >= 0; received -5",
+        ),
+        (dict(distillation_warmup=2.5), "distillation_warmup must be an int"),
     ],
 )
 def test_constructor_validates_arguments(small_config, kwargs, message):

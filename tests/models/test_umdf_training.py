@@ -85,6 +85,28 @@ def test_a_term_with_zero_weight_is_not_computed_or_reported(
         assert float(ops.convert_to_numpy(total)) > float(ops.convert_to_numpy(task))
 
 
+def test_distillation_warmup_ramps_the_weights_step_by_step(pair_config, rng, tmp_path):
+    # One full-batch step per epoch, so each epoch's logs are one step's terms.
+    model = UMDF(**pair_config, distillation_warmup=2)
+    model.compile(optimizer="adam")
+    x, y = regression_batch(rng)
+    history = fit(model, x, y, 4).history
+    for step, ramp in enumerate([0.0, 0.5, 1.0, 1.0]):
+        expected = history["task_loss"][step] + ramp * (
+            history["fea_loss"][step] + history["logits_loss"][step]
+        )
+        np.testing.assert_allclose(history["loss"][step], expected, rtol=1e-4)
+    # The counter stops at the warm-up's end and is saved with the model.
+    assert float(ops.convert_to_numpy(model.distillation_step)) == 2.0
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert loaded.distillation_warmup == 2
+    assert float(ops.convert_to_numpy(loaded.distillation_step)) == 2.0
+    # Plain training has nothing to ramp, and no counter.
+    plain = UMDF(**pair_config, lambda_fea=0, lambda_logits=0, distillation_warmup=2)
+    assert plain.distillation_step is None
+
+
 def test_same_seed_gives_same_weights(pair_config, rng):
     x, y = regression_batch(rng)
     weights = []
