@@ -60,10 +60,14 @@ def weights(model):
 @pytest.mark.slow
 def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(data, tmp_path):
     whole, cut = tmp_path / "whole", tmp_path / "cut"
+    # A warm-up longer than the first epoch (4 steps): the resumed run must go
+    # on with the ramp where it stopped, or its weights differ.
+    warmup = {"distillation_warmup": 6}
     uninterrupted = train_model(
         data,
         whole,
         settings=SETTINGS,
+        model_arguments=warmup,
         seed=1,
         **QUIET,
         progress=None,
@@ -72,9 +76,16 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(data, tmp_p
     assert json.loads((cut / "run.json").read_text())["status"] == "running"
     lines = []
     resumed = train_model(
-        data, cut, settings=SETTINGS, seed=1, **QUIET, progress=lines.append
+        data,
+        cut,
+        settings=SETTINGS,
+        model_arguments=warmup,
+        seed=1,
+        **QUIET,
+        progress=lines.append,
     )
     assert resumed.status == "resume" and resumed.initial_epoch == 1
+    assert float(keras.ops.convert_to_numpy(resumed.model.distillation_step)) == 6.0
     assert "resuming after epoch 1 of 2" in lines[0]
     for a, b in zip(weights(uninterrupted.model), weights(resumed.model), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -86,7 +97,14 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(data, tmp_p
     assert (cut / "model.keras").exists() and not (cut / "training_state").exists()
     assert json.loads((cut / "run.json").read_text())["status"] == "finished"
     with pytest.raises(FileExistsError, match="already holds a finished run"):
-        train_model(data, cut, settings=SETTINGS, seed=1, progress=None)
+        train_model(
+            data,
+            cut,
+            settings=SETTINGS,
+            model_arguments=warmup,
+            seed=1,
+            progress=None,
+        )
 
 
 @pytest.mark.slow
