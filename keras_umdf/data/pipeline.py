@@ -20,10 +20,9 @@ TensorFlow is imported when a pipeline is built, not when this module is importe
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from keras_umdf.argument_validation import check_int
 from keras_umdf.data.masking import SHUFFLE_STREAM
 from keras_umdf.data.masking import TRAIN_STREAM
 from keras_umdf.data.masking import ViewSampler
@@ -88,14 +87,6 @@ def ordered_modalities(names) -> tuple[str, ...]:
     )
 
 
-def check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"{name} must be a positive integer; received {name}={value!r}."
-        )
-    return int(value)
-
-
 def prepare_split(split) -> tuple[dict, np.ndarray, dict, str]:
     """Checks a `Split` and returns (features, labels, lengths, label kind).
 
@@ -155,7 +146,7 @@ def check_pipeline_args(
     *, training, batch_size, seed, condition, drop_rate, p_max, shuffle
 ) -> tuple[int, int, float, float, bool]:
     """Validates the arguments shared by the pipelines; returns them normalised."""
-    batch_size = check_positive_int("batch_size", batch_size)
+    batch_size = check_int("batch_size", batch_size)
     seed = check_seed(seed)
     condition_modalities(condition)
     drop_rate = check_rate(
@@ -368,14 +359,7 @@ def make_dataset(
         p_max=p_max,
         shuffle=shuffle,
     )
-    if (
-        isinstance(first_epoch, bool)
-        or not isinstance(first_epoch, numbers.Integral)
-        or first_epoch < 0
-    ):
-        raise ValueError(
-            f"first_epoch must be an int >= 0; received first_epoch={first_epoch!r}."
-        )
+    check_int("first_epoch", first_epoch, minimum=0)
     features, labels, lengths, kind = prepare_split(split)
     modalities = tuple(features)
     num = labels.shape[0]

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from keras_umdf.argument_validation import check_int
 from keras_umdf.data.masking import SHUFFLE_STREAM
 from keras_umdf.data.multimodal_dataset import Split
 from keras_umdf.data.pipeline import BatchTransform
 from keras_umdf.data.pipeline import check_pipeline_args
-from keras_umdf.data.pipeline import check_positive_int
 from keras_umdf.data.pipeline import epoch_numbers
 from keras_umdf.data.pipeline import map_to_batches
 from keras_umdf.data.pipeline import prepare_split
@@ -108,7 +108,7 @@ def write_shards(
     """
     import tensorflow as tf
 
-    samples_per_shard = check_positive_int("samples_per_shard", samples_per_shard)
+    samples_per_shard = check_int("samples_per_shard", samples_per_shard)
     directory = os.fspath(directory)
     existing = _existing_shard_set(directory)
     if existing and not overwrite:
@@ -258,8 +258,8 @@ def make_dataset_from_shards(
         p_max=p_max,
         shuffle=shuffle,
     )
-    shuffle_buffer = check_positive_int("shuffle_buffer", shuffle_buffer)
-    cycle_length = check_positive_int("cycle_length", cycle_length)
+    shuffle_buffer = check_int("shuffle_buffer", shuffle_buffer)
+    cycle_length = check_int("cycle_length", cycle_length)
     metadata = read_shards_metadata(directory)
     layout = metadata["modalities"]
     modalities = tuple(layout)

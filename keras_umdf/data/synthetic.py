@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from keras_umdf.argument_validation import check_int
 from keras_umdf.data.multimodal_dataset import IEMOCAP_EMOTIONS
 from keras_umdf.data.multimodal_dataset import SPLITS
 from keras_umdf.data.multimodal_dataset import MultimodalDataset
@@ -193,14 +194,7 @@ def synthetic(
             f"scale must be a positive fraction of the real split sizes; received "
             f"scale={scale!r}."
         )
-    if (
-        isinstance(sequence_length, bool)
-        or not isinstance(sequence_length, numbers.Integral)
-        or sequence_length < 1
-    ):
-        raise ValueError(
-            f"sequence_length must be a positive integer; received {sequence_length!r}."
-        )
+    sequence_length = check_int("sequence_length", sequence_length)
     if modality_dims is not None:
         dims = dict(modality_dims)
         unknown = sorted(set(dims) - set(MODALITIES))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_umdf.argument_validation import check_int
+
 _BINARY_SEARCH_STEPS = 100
 _ENTROPY_TOLERANCE = 1e-5
 _MIN_GAIN = 0.01
@@ -119,10 +121,7 @@ def tsne(
             f"received {perplexity}. Use a perplexity of at most about "
             f"{max((n - 1) / 3, 1.0):.1f} (a third of the points) or pass more points."
         )
-    if isinstance(num_iterations, bool) or not isinstance(num_iterations, int):
-        raise ValueError(f"num_iterations must be an int; received {num_iterations!r}.")
-    if num_iterations < 1:
-        raise ValueError(f"num_iterations must be >= 1; received {num_iterations}.")
+    num_iterations = check_int("num_iterations", num_iterations)
     if not early_exaggeration >= 1:
         raise ValueError(
             f"early_exaggeration must be >= 1; received {early_exaggeration}."

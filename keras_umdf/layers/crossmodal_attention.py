@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 from keras_umdf.layers.scaled_dot_product_attention import scaled_dot_product_attention
 
 
@@ -82,15 +83,8 @@ class CrossmodalAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_heads, int) or num_heads < 1:
-            raise ValueError(
-                f"num_heads must be a positive integer; received {num_heads!r}."
-            )
-        if key_dim is not None and (not isinstance(key_dim, int) or key_dim < 1):
-            raise ValueError(
-                "key_dim must be a positive integer, or None for "
-                f"width // num_heads; received {key_dim!r}."
-            )
+        num_heads = check_int("num_heads", num_heads)
+        key_dim = check_int("key_dim", key_dim, none_means="width // num_heads")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
         self.num_heads = num_heads

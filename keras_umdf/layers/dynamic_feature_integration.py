@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 
 FUSIONS = ("dynamic", "concat")
 
@@ -68,10 +69,7 @@ class DynamicFeatureIntegration(keras.layers.Layer):
 
     def __init__(self, kernel_size: int = 3, fusion: str = "dynamic", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(kernel_size, int) or kernel_size < 1:
-            raise ValueError(
-                f"kernel_size must be a positive integer; received {kernel_size!r}."
-            )
+        kernel_size = check_int("kernel_size", kernel_size)
         if fusion not in FUSIONS:
             raise ValueError(
                 f"fusion must be one of {FUSIONS}; received {fusion!r}. Use "

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 
 
 @keras_umdf_export
@@ -71,7 +72,7 @@ class ModalityImagination(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("target_dim", target_dim)
+        check_int("target_dim", target_dim)
         if hidden_dims is None:
             hidden_dims = (max(1, target_dim // 2),)
         if isinstance(hidden_dims, int) or not hidden_dims:
@@ -80,8 +81,8 @@ class ModalityImagination(keras.layers.Layer):
                 f"widths, the last one the code); received {hidden_dims!r}."
             )
         for width in hidden_dims:
-            _check_positive_int("every entry of hidden_dims", width)
-        _check_positive_int("num_blocks", num_blocks)
+            check_int("every entry of hidden_dims", width)
+        check_int("num_blocks", num_blocks)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
         self.target_dim = int(target_dim)
@@ -243,8 +244,3 @@ def _as_shape_list(shapes) -> list[tuple]:
     ):
         return [tuple(s) for s in shapes]
     return [tuple(shapes)]
-
-
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int; received {value!r}.")

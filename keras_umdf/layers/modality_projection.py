@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 
 
 @keras_umdf_export
@@ -48,13 +49,8 @@ class ModalityProjection(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, value in (("hidden_dim", hidden_dim), ("kernel_size", kernel_size)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"{name} must be a positive integer; received {value!r}."
-                )
-        self.hidden_dim = hidden_dim
-        self.kernel_size = kernel_size
+        self.hidden_dim = check_int("hidden_dim", hidden_dim)
+        self.kernel_size = check_int("kernel_size", kernel_size)
         self.use_bias = use_bias
         self.supports_masking = True
 

@@ -3,6 +3,7 @@
 import keras
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 from keras_umdf.layers.crossmodal_attention import CrossmodalAttention
 
 
@@ -58,17 +59,10 @@ class TransformerEncoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_heads, int) or num_heads < 1:
-            raise ValueError(
-                f"num_heads must be a positive integer; received {num_heads!r}."
-            )
-        if intermediate_dim is not None and (
-            not isinstance(intermediate_dim, int) or intermediate_dim < 1
-        ):
-            raise ValueError(
-                "intermediate_dim must be a positive integer, or None for 4 x the "
-                f"input width; received {intermediate_dim!r}."
-            )
+        num_heads = check_int("num_heads", num_heads)
+        intermediate_dim = check_int(
+            "intermediate_dim", intermediate_dim, none_means="4 x the input width"
+        )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
         keras.activations.get(activation)  # Fails early on an unknown name.

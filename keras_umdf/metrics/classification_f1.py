@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 from keras_umdf.metrics.confusion_matrix import confusion_matrix
 from keras_umdf.metrics.confusion_matrix import weighted_f1_from_confusion
 
@@ -32,12 +33,7 @@ class ClassificationF1(keras.metrics.Metric):
     """
 
     def __init__(self, num_classes: int, name: str = "weighted_f1", dtype=None):
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-            raise ValueError(
-                f"num_classes must be an int >= 2; received {num_classes!r}."
-            )
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2; received {num_classes}.")
+        num_classes = check_int("num_classes", num_classes, minimum=2)
         super().__init__(name=name, dtype=dtype)
         self.num_classes = num_classes
         self.matrix = self.add_variable(

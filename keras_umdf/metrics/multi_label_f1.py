@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 from keras_umdf.metrics.confusion_matrix import confusion_matrix
 from keras_umdf.metrics.confusion_matrix import weighted_f1_from_confusion
 
@@ -33,12 +34,7 @@ class MultiLabelF1(keras.metrics.Metric):
     """
 
     def __init__(self, num_labels: int, name: str = "mean_f1", dtype=None):
-        if isinstance(num_labels, bool) or not isinstance(num_labels, int):
-            raise ValueError(
-                f"num_labels must be an int >= 1; received {num_labels!r}."
-            )
-        if num_labels < 1:
-            raise ValueError(f"num_labels must be >= 1; received {num_labels}.")
+        num_labels = check_int("num_labels", num_labels)
         super().__init__(name=name, dtype=dtype)
         self.num_labels = num_labels
         self.matrix = self.add_variable(

@@ -46,23 +46,6 @@ def validate_modality_dims(
     return {m: int(modality_dims[m]) for m in names if m in modality_dims}
 
 
-def check_positive_int(name: str, value) -> None:
-    """Raises a ValueError naming `value` unless it is an int > 0."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive int; received {value!r}.")
-
-
-def check_non_negative_int(name: str, value) -> int:
-    """`value` as an int; raises a ValueError naming it unless it is an int >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0; received {value!r}.")
-    return int(value)
-
-
 def check_choice(name: str, value, choices) -> None:
     """Raises a ValueError naming `value` unless it is one of `choices`."""
     if value not in choices:

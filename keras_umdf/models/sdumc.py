@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 from keras_umdf.distribution import scale_loss_for_replicas
 from keras_umdf.layers import ModalityImagination
 from keras_umdf.layers import ModalityProjection
@@ -17,7 +18,6 @@ from keras_umdf.modalities import MODALITIES
 from keras_umdf.modalities import PSEUDO_TEXT
 from keras_umdf.models.arguments import check_choice
 from keras_umdf.models.arguments import check_loss_weight
-from keras_umdf.models.arguments import check_positive_int
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
 from keras_umdf.models.compiling import build_optimizer
@@ -208,15 +208,12 @@ class SDUMC(keras.Model):
         if modality_dims is None:
             modality_dims = {"text": 300, "audio": 74, "vision": 35}
         self.modality_dims = _validate_modality_dims(modality_dims)
-        for name, value in (
-            ("hidden_dim", hidden_dim),
-            ("num_heads", num_heads),
-            ("num_layers", num_layers),
-            ("encoder_layers", encoder_layers),
-            ("imagination_blocks", imagination_blocks),
-            ("rnc_dim", rnc_dim),
-        ):
-            check_positive_int(name, value)
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        num_heads = check_int("num_heads", num_heads)
+        num_layers = check_int("num_layers", num_layers)
+        encoder_layers = check_int("encoder_layers", encoder_layers)
+        imagination_blocks = check_int("imagination_blocks", imagination_blocks)
+        rnc_dim = check_int("rnc_dim", rnc_dim)
         if hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}; "
@@ -227,8 +224,9 @@ class SDUMC(keras.Model):
         self.num_layers = num_layers
         self.streams = tuple(m for m in MODALITIES if m in self.modality_dims)
         self.has_pseudo_text = PSEUDO_TEXT in self.modality_dims
-        self.encoder_heads = num_heads if encoder_heads is None else encoder_heads
-        check_positive_int("encoder_heads", self.encoder_heads)
+        self.encoder_heads = check_int(
+            "encoder_heads", num_heads if encoder_heads is None else encoder_heads
+        )
         self.joint_width = hidden_dim * len(self.streams)
         if self.joint_width % self.encoder_heads:
             raise ValueError(
@@ -237,9 +235,9 @@ class SDUMC(keras.Model):
                 f"{self.encoder_heads}; pass encoder_heads that divides it."
             )
         self.encoder_layers = encoder_layers
-        if intermediate_dim is not None:
-            check_positive_int("intermediate_dim", intermediate_dim)
-        self.intermediate_dim = intermediate_dim
+        self.intermediate_dim = check_int(
+            "intermediate_dim", intermediate_dim, none_means="4 x the layer's width"
+        )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
         self.dropout = dropout
@@ -270,9 +268,9 @@ class SDUMC(keras.Model):
         self.rnc_similarity = rnc_similarity
         self.task_loss = task_loss
         self.attention = attention
-        if joint_length is not None:
-            check_positive_int("joint_length", joint_length)
-        self.joint_length = joint_length
+        self.joint_length = check_int(
+            "joint_length", joint_length, none_means="the text's length"
+        )
 
         policy = self.dtype_policy
         self.projections = {

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
+from keras_umdf.argument_validation import check_int
 from keras_umdf.distribution import scale_loss_for_replicas
 from keras_umdf.layers import DynamicFeatureIntegration
 from keras_umdf.layers import ModalityImagination
@@ -21,8 +22,6 @@ from keras_umdf.modalities import MODALITIES
 from keras_umdf.modalities import PSEUDO_TEXT
 from keras_umdf.models.arguments import check_choice
 from keras_umdf.models.arguments import check_loss_weight
-from keras_umdf.models.arguments import check_non_negative_int
-from keras_umdf.models.arguments import check_positive_int
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
 from keras_umdf.models.compiling import build_optimizer
@@ -244,14 +243,11 @@ class UMDF(keras.Model):
             raise ValueError("multi_label=True needs task='classification'.")
         self.num_classes = num_classes
         self.multi_label = bool(multi_label)
-        for name, value in (
-            ("hidden_dim", hidden_dim),
-            ("num_heads", num_heads),
-            ("num_layers", num_layers),
-            ("encoder_layers", encoder_layers),
-            ("mmd_kernel_num", mmd_kernel_num),
-        ):
-            check_positive_int(name, value)
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        num_heads = check_int("num_heads", num_heads)
+        num_layers = check_int("num_layers", num_layers)
+        encoder_layers = check_int("encoder_layers", encoder_layers)
+        mmd_kernel_num = check_int("mmd_kernel_num", mmd_kernel_num)
         if hidden_dim % num_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}; "
@@ -260,8 +256,9 @@ class UMDF(keras.Model):
         self.hidden_dim = hidden_dim
         self.num_heads = num_heads
         self.num_layers = num_layers
-        self.encoder_heads = num_heads if encoder_heads is None else encoder_heads
-        check_positive_int("encoder_heads", self.encoder_heads)
+        self.encoder_heads = check_int(
+            "encoder_heads", num_heads if encoder_heads is None else encoder_heads
+        )
         joint_width = hidden_dim * len(self.modality_dims)
         if joint_width % self.encoder_heads:
             raise ValueError(
@@ -270,16 +267,16 @@ class UMDF(keras.Model):
                 f"{self.encoder_heads}; pass encoder_heads that divides it."
             )
         self.encoder_layers = encoder_layers
-        if intermediate_dim is not None:
-            check_positive_int("intermediate_dim", intermediate_dim)
-        self.intermediate_dim = intermediate_dim
+        self.intermediate_dim = check_int(
+            "intermediate_dim", intermediate_dim, none_means="4 x the layer's width"
+        )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
         self.dropout = dropout
         self.lambda_fea = check_loss_weight("lambda_fea", lambda_fea)
         self.lambda_logits = check_loss_weight("lambda_logits", lambda_logits)
-        self.distillation_warmup = check_non_negative_int(
-            "distillation_warmup", distillation_warmup
+        self.distillation_warmup = check_int(
+            "distillation_warmup", distillation_warmup, minimum=0
         )
         self.task_loss = task_loss or TASK_LOSSES[task][0]
         if self.task_loss not in TASK_LOSSES[task]:
@@ -295,9 +292,9 @@ class UMDF(keras.Model):
         self.attention = attention
         self.fusion = fusion
         self.mask_mode = mask_mode
-        if joint_length is not None:
-            check_positive_int("joint_length", joint_length)
-        self.joint_length = joint_length
+        self.joint_length = check_int(
+            "joint_length", joint_length, none_means="the text's length"
+        )
         self.mmd_kernel_num = mmd_kernel_num
         self.mmd_kernel_mul = float(mmd_kernel_mul)
         self.lambda_rnc = check_loss_weight("lambda_rnc", lambda_rnc)

@@ -250,7 +250,9 @@ def test_argument_errors():
         make_dataset(split, training=False, batch_size=4, condition="lq")
     with pytest.raises(ValueError, match="training=True"):
         make_dataset(split, training=True, batch_size=4, condition="la")
-    with pytest.raises(ValueError, match="batch_size=0"):
+    with pytest.raises(
+        ValueError, match="batch_size must be a positive int; received 0"
+    ):
         make_dataset(split, training=True, batch_size=0)
     with pytest.raises(ValueError, match="fewer than batch_size=16"):
         make_dataset(split, training=True, batch_size=16, drop_remainder=True)

@@ -159,7 +159,9 @@ def test_reading_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="write_shards"):
         make_dataset_from_shards(tmp_path, training=True, batch_size=4)
     write_shards(tiny_split(6), tmp_path, samples_per_shard=3)
-    with pytest.raises(ValueError, match="shuffle_buffer=0"):
+    with pytest.raises(
+        ValueError, match="shuffle_buffer must be a positive int; received 0"
+    ):
         make_dataset_from_shards(
             tmp_path, training=True, batch_size=4, shuffle_buffer=0
         )

@@ -64,5 +64,7 @@ def test_clear_errors(rng):
         tsne(rng.normal(size=(10, 4)))
     with pytest.raises(ValueError, match="NaN"):
         tsne(np.full((10, 4), np.nan), perplexity=3)
-    with pytest.raises(ValueError, match="num_iterations must be >= 1; received 0"):
+    with pytest.raises(
+        ValueError, match="num_iterations must be a positive int; received 0"
+    ):
         tsne(rng.normal(size=(10, 4)), perplexity=3, num_iterations=0)

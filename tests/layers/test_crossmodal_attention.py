@@ -170,8 +170,8 @@ def test_mixed_bfloat16_runs_softmax_in_float32(data, softmax_dtypes):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"num_heads": 0}, "num_heads must be a positive integer"),
-        ({"num_heads": 2, "key_dim": 0}, "key_dim must be a positive integer"),
+        ({"num_heads": 0}, "num_heads must be a positive int"),
+        ({"num_heads": 2, "key_dim": 0}, "key_dim must be a positive int"),
         ({"num_heads": 2, "dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ],
 )

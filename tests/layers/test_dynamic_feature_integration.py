@@ -164,7 +164,7 @@ def test_mixed_bfloat16_runs_softmax_in_float32(streams, softmax_dtypes):
     "kwargs, match",
     [
         ({"fusion": "sum"}, "fusion must be one of"),
-        ({"kernel_size": 0}, "kernel_size must be a positive integer"),
+        ({"kernel_size": 0}, "kernel_size must be a positive int"),
     ],
 )
 def test_invalid_arguments(kwargs, match):

@@ -82,7 +82,7 @@ def test_mixed_bfloat16_is_finite_and_close_to_float32(rng):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"hidden_dim": 0}, "hidden_dim must be a positive integer"),
+        ({"hidden_dim": 0}, "hidden_dim must be a positive int"),
         ({"hidden_dim": 8, "kernel_size": 0}, "kernel_size must be a positive"),
     ],
 )

@@ -206,7 +206,7 @@ def test_mixed_bfloat16_runs_softmax_in_float32(z, masks, softmax_dtypes):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"num_heads": 0}, "num_heads must be a positive integer"),
+        ({"num_heads": 0}, "num_heads must be a positive int"),
         ({"num_heads": 2, "intermediate_dim": -1}, "intermediate_dim must be"),
         ({"num_heads": 2, "dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         ({"num_heads": 2, "attention": "cross"}, "attention must be one of"),

@@ -137,7 +137,7 @@ def test_mixed_bfloat16_runs_softmax_in_float32(data, softmax_dtypes):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"num_heads": 0}, "num_heads must be a positive integer"),
+        ({"num_heads": 0}, "num_heads must be a positive int"),
         ({"num_heads": 2, "intermediate_dim": 0}, "intermediate_dim must be"),
         ({"num_heads": 2, "dropout": -0.1}, r"dropout must be in \[0, 1\)"),
         ({"num_heads": 2, "activation": "no_such_activation"}, "no_such_activation"),
