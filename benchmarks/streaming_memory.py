@@ -11,7 +11,7 @@ fresh processes so that each peak RSS is its own:
    two-view masking, no model) and records the peak RSS;
 2. trains UMDF (the paper's MOSEI configuration, batch 16) on that stream with
    `model.fit` for `--steps` steps and records the peak RSS, and the RSS after
-   the first and the last steps.
+   the first and the last steps, and after steps 1, 10, 30, 100, 200, ...
 
 The shards are deleted at the end (unless `--keep`). Prints one `RESULT {json}`
 line and a summary. Needs TensorFlow.
@@ -127,6 +127,12 @@ def train(directory: str, batch_size: int, steps: int) -> dict:
         "train_rss_after_first_step_mb": rss[0],
         "train_rss_after_last_step_mb": rss[-1],
         "train_rss_max_sampled_mb": max(rss),
+        # The RSS after steps 1, 10, 30, 100, 200, ..., so a trend shows.
+        "train_rss_by_step_mb": {
+            str(step): rss[step - 1]
+            for step in sorted({1, 10, 30, *range(100, steps + 1, 100), steps})
+            if step <= len(rss)
+        },
         "train_peak_rss_mb": _peak_mb(),
     }
 
@@ -194,7 +200,11 @@ def main(argv=None) -> None:
         f"{args.steps} steps of batch {args.batch_size} peaks at "
         f"{result['train_peak_rss_mb']:.0f} MB (after the first step "
         f"{result['train_rss_after_first_step_mb']:.0f} MB, after the last "
-        f"{result['train_rss_after_last_step_mb']:.0f} MB)."
+        f"{result['train_rss_after_last_step_mb']:.0f} MB). RSS by step (MB): "
+        + ", ".join(
+            f"{step}: {mb:.0f}" for step, mb in result["train_rss_by_step_mb"].items()
+        )
+        + "."
     )
 
 

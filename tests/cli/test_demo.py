@@ -62,18 +62,12 @@ def test_demo_learns_and_language_is_the_most_informative_modality(demo):
     assert full["avg"]["mae"] < demo["baseline"] - 0.2, figures
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="After the demo's short training (3 epochs on 512 clips, one seed) "
-    "the ranking of UMDF and plain training on the Avg. column follows the random "
-    "streams. On TensorFlow with the demo's distillation warm-up, Avg. MAE / F1 "
-    "of UMDF against plain training: seed 0 0.875 / 80.17 against 0.917 / 79.87 "
-    "(ahead on both), seed 1 0.947 / 79.03 against 0.994 / 79.57, seed 2 0.838 / "
-    "80.86 against 0.870 / 80.23 (ahead), seed 3 0.852 / 78.39 against 0.832 / "
-    "80.02, seed 4 1.017 / 80.45 against 0.964 / 81.24. See the README's demo "
-    "section.",
-)
-def test_self_distillation_helps_when_modalities_are_missing(demo):
+def test_umdf_is_at_least_as_good_as_plain_training_on_the_avg_column(demo):
+    # The criterion, on the demo's default (seed 0), which TensorFlow
+    # reproduces from the seed. It is a statement about this run, not about the
+    # method: over seeds 0-4 the two are even (the README's demo section), so a
+    # change that moves the random streams can move the ranking too; re-measure
+    # the five seeds before reading a failure here as a regression.
     full, plain, figures = demo["full"], demo["plain"], demo["figures"]
     assert full["avg"]["mae"] <= plain["avg"]["mae"], figures
     assert full["avg"]["non0_f1"] >= plain["avg"]["non0_f1"], figures
