@@ -59,3 +59,21 @@ def test_models_take_numpy_integers_and_save_plain_ones(model_class):
     for key in ("hidden_dim", "num_heads", "num_layers", "intermediate_dim"):
         assert type(config[key]) is int, (key, type(config[key]))
     json.dumps(keras.saving.serialize_keras_object(model))
+
+
+def test_a_classifier_takes_a_numpy_number_of_classes():
+    model = UMDF(
+        modality_dims={"text": 6, "audio": 4},
+        hidden_dim=8,
+        num_heads=2,
+        num_layers=1,
+        task="classification",
+        num_classes=np.int64(3),
+    )
+    assert type(model.get_config()["num_classes"]) is int
+    with pytest.raises(ValueError) as info:
+        UMDF(modality_dims={"text": 6, "audio": 4}, task="classification")
+    assert str(info.value) == (
+        "num_classes (the number of classes for task='classification', or of "
+        "labels with multi_label=True) must be an int >= 2; received None."
+    )

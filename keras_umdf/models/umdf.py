@@ -234,11 +234,12 @@ class UMDF(keras.Model):
             raise ValueError(f"task must be one of {TASKS}; received task={task!r}.")
         self.task = task
         if task == "classification":
-            if not isinstance(num_classes, int) or num_classes < 2:
-                raise ValueError(
-                    "classification needs num_classes, an int >= 2 (the number of "
-                    f"labels for multi_label=True); received {num_classes!r}."
-                )
+            num_classes = check_int(
+                "num_classes (the number of classes for task='classification', or "
+                "of labels with multi_label=True)",
+                num_classes,
+                minimum=2,
+            )
         elif multi_label:
             raise ValueError("multi_label=True needs task='classification'.")
         self.num_classes = num_classes
