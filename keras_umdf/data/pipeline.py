@@ -359,7 +359,7 @@ def make_dataset(
         p_max=p_max,
         shuffle=shuffle,
     )
-    check_int("first_epoch", first_epoch, minimum=0)
+    first_epoch = check_int("first_epoch", first_epoch, minimum=0)
     features, labels, lengths, kind = prepare_split(split)
     modalities = tuple(features)
     num = labels.shape[0]
@@ -394,7 +394,7 @@ def make_dataset(
         return batches.enumerate().map(lambda i, idx: (epoch, i, idx))
 
     if training or shuffle:
-        dataset = epoch_numbers(int(first_epoch)).flat_map(epoch_indices)
+        dataset = epoch_numbers(first_epoch).flat_map(epoch_indices)
     else:
         dataset = epoch_indices(tf.constant(0, tf.int64))
 

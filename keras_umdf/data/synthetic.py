@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from keras_umdf.argument_validation import check_int
+from keras_umdf.data.masking import check_seed
 from keras_umdf.data.multimodal_dataset import IEMOCAP_EMOTIONS
 from keras_umdf.data.multimodal_dataset import SPLITS
 from keras_umdf.data.multimodal_dataset import MultimodalDataset
@@ -185,10 +186,7 @@ def synthetic(
     if name not in SPECS:
         raise ValueError(f"name must be one of {DATASETS}; received name={name!r}.")
     spec = SPECS[name]
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(
-            f"seed must be a non-negative integer; received seed={seed!r}."
-        )
+    seed = check_seed(seed)
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0:
         raise ValueError(
             f"scale must be a positive fraction of the real split sizes; received "

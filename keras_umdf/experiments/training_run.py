@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import keras
 
+from keras_umdf.argument_validation import check_int
 from keras_umdf.evaluation.report import environment_info
 from keras_umdf.evaluation.task_metrics import task_kind
 from keras_umdf.experiments.history_file import HistoryFile
@@ -222,14 +223,7 @@ def train_model(
     missing = [k for k in SETTING_KEYS if k not in settings]
     if missing:
         raise ValueError(f"settings lack {missing}; received {dict(settings)}.")
-    if isinstance(train_samples, bool) or not isinstance(train_samples, int):
-        raise ValueError(
-            f"train_samples must be an int >= 0; received {train_samples!r}."
-        )
-    if train_samples < 0:
-        raise ValueError(
-            f"train_samples must be >= 0 (0: all); received {train_samples}."
-        )
+    train_samples = check_int("train_samples (0: all)", train_samples, minimum=0)
     distribute = None if distribute in (None, "none") else distribute
     train_split = data["train"]
     if train_samples:

@@ -72,7 +72,7 @@ class ModalityImagination(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_int("target_dim", target_dim)
+        target_dim = check_int("target_dim", target_dim)
         if hidden_dims is None:
             hidden_dims = (max(1, target_dim // 2),)
         if isinstance(hidden_dims, int) or not hidden_dims:
@@ -80,14 +80,15 @@ class ModalityImagination(keras.layers.Layer):
                 "hidden_dims must be a non-empty list of positive ints (the encoder's "
                 f"widths, the last one the code); received {hidden_dims!r}."
             )
-        for width in hidden_dims:
-            check_int("every entry of hidden_dims", width)
-        check_int("num_blocks", num_blocks)
+        hidden_dims = tuple(
+            check_int("every entry of hidden_dims", width) for width in hidden_dims
+        )
+        num_blocks = check_int("num_blocks", num_blocks)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
-        self.target_dim = int(target_dim)
-        self.hidden_dims = tuple(int(w) for w in hidden_dims)
-        self.num_blocks = int(num_blocks)
+        self.target_dim = target_dim
+        self.hidden_dims = hidden_dims
+        self.num_blocks = num_blocks
         self.dropout = float(dropout)
 
         policy = self.dtype_policy

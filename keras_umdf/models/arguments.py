@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from keras_umdf.argument_validation import check_int
+
 
 def validate_modality_dims(
     modality_dims, names: Sequence[str], example: str
@@ -37,13 +39,11 @@ def validate_modality_dims(
             f"Unknown {kind} names {unknown} in modality_dims; use the names "
             f"{list(names)}."
         )
-    for m, d in modality_dims.items():
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0:
-            raise ValueError(
-                f"modality_dims[{m!r}] must be a positive int (the feature width); "
-                f"received {d!r}."
-            )
-    return {m: int(modality_dims[m]) for m in names if m in modality_dims}
+    widths = {
+        m: check_int(f"modality_dims[{m!r}] (the feature width)", d)
+        for m, d in modality_dims.items()
+    }
+    return {m: widths[m] for m in names if m in widths}
 
 
 def check_choice(name: str, value, choices) -> None:
