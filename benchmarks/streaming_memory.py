@@ -179,6 +179,9 @@ def main(argv=None) -> None:
         }
         print("RESULT " + json.dumps(phases[args.phase]()), flush=True)
         return
+    # A --workdir that does not exist yet is created (the shards' own folder in
+    # it is removed afterwards).
+    os.makedirs(args.workdir, exist_ok=True)
     args.directory = tempfile.mkdtemp(prefix="umdf-mosei-shards-", dir=args.workdir)
     try:
         result = {

@@ -20,7 +20,7 @@ from keras_umdf.models.arguments import check_choice
 from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
-from keras_umdf.models.compiling import build_optimizer
+from keras_umdf.models.compiling import prepare_optimizer
 from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASK_LOSSES = ("mse", "l1")
@@ -507,7 +507,9 @@ class SDUMC(keras.Model):
 
         Creates the optimizer's variables now (a built model), in the
         active strategy's or distribution's scope, so that TensorFlow traces
-        the first training step once rather than twice.
+        the first training step once rather than twice. On TensorFlow a
+        `keras.optimizers.Adam` updates each variable with one op, as in
+        `UMDF.compile`.
 
         Raises:
             ValueError: a `loss` is given (the terms and weights are constructor
@@ -520,7 +522,7 @@ class SDUMC(keras.Model):
                 "terms with the lambda_* arguments."
             )
         super().compile(optimizer=optimizer, **kwargs)
-        build_optimizer(self)
+        prepare_optimizer(self)
 
     def compile_from_config(self, config):
         """Recompiles a loaded model (Keras skips this for a custom `compile`)."""

@@ -24,7 +24,7 @@ from keras_umdf.models.arguments import check_choice
 from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
-from keras_umdf.models.compiling import build_optimizer
+from keras_umdf.models.compiling import prepare_optimizer
 from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASKS = ("regression", "classification")
@@ -680,7 +680,10 @@ class UMDF(keras.Model):
 
         Creates the optimizer's variables now (a built model), in the
         active strategy's or distribution's scope, so that TensorFlow traces
-        the first training step once rather than twice.
+        the first training step once rather than twice. On TensorFlow a
+        `keras.optimizers.Adam` then updates each variable with one op
+        (`keras_umdf.models.fused_adam`: the same update, a trace half as
+        long); the optimizer object, its config and saved files are Keras's.
 
         Raises:
             ValueError: a `loss` is given. The task loss is the constructor's
@@ -694,7 +697,7 @@ class UMDF(keras.Model):
                 "lambda_fea / lambda_logits."
             )
         super().compile(optimizer=optimizer, **kwargs)
-        build_optimizer(self)
+        prepare_optimizer(self)
 
     def compile_from_config(self, config):
         """Recompiles a loaded model (Keras skips this for a custom `compile`)."""
