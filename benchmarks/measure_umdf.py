@@ -98,6 +98,10 @@ def _timed(step, seconds: float, min_steps: int) -> tuple[float, list[float]]:
 
 def measure(config: dict) -> dict:
     config = {**DEFAULTS, **config}
+    # keras_umdf before keras, as the `keras-umdf` commands do: TensorFlow then
+    # loads with the package's default oneDNN setting (keras_umdf.onednn).
+    import keras_umdf  # noqa: F401, I001
+
     import keras
     import numpy as np
 
@@ -155,6 +159,10 @@ def measure(config: dict) -> dict:
     )
     result["device"] = _device(backend)
     result["float32_matmul"] = _float32_matmul(backend, result["device"])
+    if backend == "tensorflow":
+        from keras_umdf.onednn import onednn_enabled
+
+        result["onednn"] = onednn_enabled()
     # ru_maxrss is in KiB on Linux.
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result

@@ -199,6 +199,20 @@ class OpEvent:
     op_type: str
 
 
+def tensorflow_type(op_type: str) -> str:
+    """The TensorFlow op type behind a oneDNN kernel's type name.
+
+    With oneDNN on (`keras_umdf.onednn`), TensorFlow rewrites ops to its oneDNN
+    kernels, named `_Mkl<Type>`, `_MklNative<Type>` or `_MklFused<Type>`:
+    `tensorflow_type("_MklBatchMatMulV2")` is "BatchMatMulV2". Other names are
+    returned as they are.
+    """
+    for prefix in ("_MklNative", "_Mkl"):
+        if op_type.startswith(prefix) and len(op_type) > len(prefix):
+            return op_type[len(prefix) :]
+    return op_type
+
+
 def categorize(op_type: str, op_name: str, optimizer_scope: str = "adam") -> str:
     """The category (one of `CATEGORIES`) of an op, by its type and name.
 
@@ -210,7 +224,7 @@ def categorize(op_type: str, op_name: str, optimizer_scope: str = "adam") -> str
     drawn and applied outside any "dropout" scope, and presence masks.
 
     Args:
-        op_type: e.g. "MatMul".
+        op_type: e.g. "MatMul" (or oneDNN's "_MklMatMul", the same).
         op_name: the op's name in the graph, e.g. "umdf_1/mcim_0_1/MatMul_3".
         optimizer_scope: the optimizer's name (Keras's Adam: "adam").
 
@@ -224,6 +238,7 @@ def categorize(op_type: str, op_name: str, optimizer_scope: str = "adam") -> str
     # "matmuls and convolutions"
     ```
     """
+    op_type = tensorflow_type(op_type)
     scopes = op_name.lower().split("/")
     if optimizer_scope and optimizer_scope.lower() in scopes[:2]:
         return OPTIMIZER
@@ -576,6 +591,10 @@ def profile_training(
 
 def profile(args: argparse.Namespace) -> dict:
     """Builds UMDF at the benchmark's configuration and profiles its training."""
+    # keras_umdf before keras, as in the benchmark: TensorFlow loads with the
+    # package's default oneDNN setting (keras_umdf.onednn).
+    import keras_umdf  # noqa: F401, I001
+
     import keras
 
     backend = keras.backend.backend()
@@ -610,6 +629,7 @@ def profile(args: argparse.Namespace) -> dict:
             "batch_size": args.batch_size,
             "dropout": model.dropout,
             "threads": args.threads,
+            "onednn": keras_umdf.onednn.onednn_enabled(),
         },
         load_average=list(os.getloadavg()),
     )
@@ -629,7 +649,8 @@ def main(argv=None) -> int:
         f"UMDF training step, TensorFlow {config['tensorflow']} (keras "
         f"{config['keras']}, jit_compile={config['jit_compile']}), float32, "
         f"{config['architecture']} architecture, batch {config['batch_size']}, "
-        f"dropout {config['dropout']}, {config['threads']} threads, "
+        f"dropout {config['dropout']}, {config['threads']} threads, oneDNN "
+        f"{config['onednn']}, "
         f"{summary['steps']} profiled steps; load average {load}"
     )
     print(format_table(summary, args.top))

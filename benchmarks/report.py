@@ -119,5 +119,17 @@ def markdown(document: dict) -> str:
     )
     if matmuls:
         lines.append(f"Float32 matrix products on the GPU: {'; '.join(matmuls)}.")
+    onednn = sorted(
+        {
+            "on" if row["onednn"] else "off"
+            for row in summary["rows"]
+            if row.get("onednn") is not None
+        }
+    )
+    if onednn:
+        lines.append(
+            f"TensorFlow's oneDNN CPU kernels: {' and '.join(onednn)} "
+            "(keras_umdf.onednn)."
+        )
     lines.append("")
     return "\n".join(lines)

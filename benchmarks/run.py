@@ -496,6 +496,8 @@ def summarize(args, records: list[dict]) -> dict:
                 row["device"] = runs[-1]["device"]
                 if "float32_matmul" in runs[-1]:
                     row["float32_matmul"] = runs[-1]["float32_matmul"]
+                if "onednn" in runs[-1]:
+                    row["onednn"] = runs[-1]["onednn"]
                 row["train_gflops"] = row["train_samples_per_s"] * train_flops / 1e9
                 row["train_percent_of_peak"] = percent(
                     row["train_samples_per_s"], train_flops

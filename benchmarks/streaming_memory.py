@@ -97,9 +97,11 @@ def stream_epoch(directory: str, batch_size: int) -> dict:
 
 def train(directory: str, batch_size: int, steps: int) -> dict:
     """`model.fit` on the stream for `steps` steps (UMDF, paper's MOSEI setup)."""
-    import keras
+    # keras_umdf before keras: TensorFlow loads with the package's default
+    # oneDNN setting (keras_umdf.onednn), as a user's `import keras_umdf` gives.
+    import keras_umdf  # noqa: I001
 
-    import keras_umdf
+    import keras
     from keras_umdf.data import make_dataset_from_shards
 
     dataset = make_dataset_from_shards(
@@ -134,6 +136,7 @@ def train(directory: str, batch_size: int, steps: int) -> dict:
             if step <= len(rss)
         },
         "train_peak_rss_mb": _peak_mb(),
+        "onednn": keras_umdf.onednn.onednn_enabled(),
     }
 
 

@@ -7,10 +7,13 @@ one sentiment score in [-3, 3] per clip.
     python examples/train_in_memory.py
 """
 
+# keras_umdf before keras: TensorFlow then loads with oneDNN's CPU kernels
+# (keras_umdf.onednn; README, Performance).
+import keras_umdf  # noqa: I001
+
 import keras
 import numpy as np
 
-import keras_umdf
 from keras_umdf.data import MultimodalDataset
 from keras_umdf.data import Split
 from keras_umdf.data import make_dataset

@@ -1,8 +1,14 @@
 import os
 
-import keras
-import numpy as np
-import pytest
+from keras_umdf import onednn
+
+# Before keras: the suite runs with the settings a user's `import keras_umdf`
+# gives, TensorFlow's oneDNN kernels included (done by that import already).
+onednn.prefer_onednn()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 BACKEND = keras.backend.backend()
 

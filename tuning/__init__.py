@@ -19,6 +19,9 @@ print(results["best"])
 ```
 """
 
+# keras_umdf first: TensorFlow then loads with its oneDNN setting (keras_umdf.onednn).
+import keras_umdf  # noqa: F401, I001
+
 from tuning.distributed import DistributedSettings
 from tuning.hypermodel import UMDFHyperModel
 from tuning.incomplete_conditions_average import IncompleteConditionsAverage

@@ -99,48 +99,43 @@ def _head_by_head_pays(query, key) -> bool:
 
 
 def _head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=None):
-    """The explicit attention, `heads_per_chunk` heads at a time."""
-    heads, head_dim = query.shape[-2], query.shape[-1]
+    """TensorFlow's explicit attention, `heads_per_chunk` heads at a time.
+
+    The heads are moved before time once, `(batch, heads, time, k)`, so that
+    every product of a chunk is one `tf.linalg.matmul` over the batch and head
+    dimensions: no einsum (whose kernel transposes its operands again) and no
+    transposed reads of the large logits.
+    """
+    import tensorflow as tf
+
+    heads = query.shape[-2]
     heads_per_chunk = heads_per_chunk or HEADS_PER_CHUNK
     chunk = max(c for c in range(1, heads_per_chunk + 1) if heads % c == 0)
     chunks = heads // chunk
-    query_shape = ops.shape(query)
 
-    def pieces(x):
-        # (batch, time, heads, k) -> `chunks` pieces of (batch, time, [chunk,] k);
-        # a split (whose gradient is one concatenation) rather than slices.
-        length = ops.shape(x)[1]
-        x = ops.split(ops.reshape(x, (-1, length, heads * head_dim)), chunks, axis=-1)
-        if chunk == 1:
-            return x
-        return [ops.reshape(p, (-1, length, chunk, head_dim)) for p in x]
+    def head_major(x):
+        # (batch, time, heads, k) -> `chunks` pieces of (batch, chunk, time, k):
+        # one transpose of the small projected tensor, then a split (whose
+        # gradient is one concatenation) rather than slices.
+        return tf.split(tf.transpose(x, (0, 2, 1, 3)), chunks, axis=1)
 
-    queries = pieces(query * ops.cast(scale, query.dtype))
-    keys, values = pieces(key), pieces(value)
-    if present is not None and len(present.shape) == 3:
-        masks = ops.split(present, chunks, axis=1)  # (batch, chunk, S)
-        masks = [ops.expand_dims(m, 2) if chunk > 1 else m for m in masks]
-    elif present is not None:
-        masks = [ops.expand_dims(present, (1, 2) if chunk > 1 else 1)] * chunks
-    else:
+    queries = head_major(query * tf.cast(scale, query.dtype))
+    keys, values = head_major(key), head_major(value)
+    if present is None:
         masks = [None] * chunks
+    elif len(present.shape) == 3:  # (batch, heads, S) -> (batch, chunk, 1, S)
+        masks = [m[:, :, None, :] for m in tf.split(present, chunks, axis=1)]
+    else:  # (batch, S) -> (batch, 1, 1, S), every head
+        masks = [present[:, None, None, :]] * chunks
+    attend = _attention_chunk(present is not None, dropout)
     outputs = []
     for q, k, v, mask in zip(queries, keys, values, masks, strict=True):
-        keep = None
+        inputs = [] if mask is None else [mask]
         if dropout is not None:
-            batch, target, source = ops.shape(q)[0], ops.shape(q)[1], ops.shape(k)[1]
-            shape = (
-                (batch, chunk, target, source) if chunk > 1 else (batch, target, source)
-            )
-            keep = _keep_mask(shape, dropout)
-        attend = _attention_chunk(
-            chunk > 1, mask is not None, keep is not None, dropout
-        )
-        inputs = [x for x in (mask, keep) if x is not None]
-        out = attend(q, k, v, *inputs)
-        outputs.append(ops.reshape(out, (-1, ops.shape(q)[1], chunk * head_dim)))
-    attended = ops.concatenate(outputs, axis=-1)
-    return ops.reshape(attended, query_shape)
+            shape = (tf.shape(q)[0], chunk, q.shape[2], k.shape[2])
+            inputs.append(_keep_mask(shape, dropout))
+        outputs.append(attend(q, k, v, *inputs))
+    return tf.transpose(tf.concat(outputs, axis=1), (0, 2, 1, 3))
 
 
 def _keep_mask(shape, dropout):
@@ -169,86 +164,70 @@ def _keep_mask(shape, dropout):
     return halves[..., :source] >= tf.constant(threshold, tf.uint16)
 
 
-# Einsum subscripts of one chunk: (batch, T, k) pieces of one head, or
-# (batch, T, heads, k) pieces of several, with logits (batch, [heads,] T, S).
-# The gradients of K and V contract the large (T, S) matrices over T. They are
-# computed as (k, S) products, the small operand on the left, and transposed
-# after ("d_key_transpose"): the same sums, but TensorFlow's CPU batched matmul
-# runs the direct (S, k) form, which reads the large operand transposed, 2-3x
-# slower (benchmarks/profile_step.py: 24% of a training step's op time before).
-_SUBSCRIPTS = {
-    False: {
-        "logits": "btk,bsk->bts",
-        "output": "bts,bsk->btk",
-        "row": "btk,btk->bt",
-        "d_query": "bts,bsk->btk",
-        "d_key": "btk,bts->bks",
-        "d_key_transpose": (0, 2, 1),
-    },
-    True: {
-        "logits": "bthk,bshk->bhts",
-        "output": "bhts,bshk->bthk",
-        "row": "bthk,bthk->bht",
-        "d_query": "bhts,bshk->bthk",
-        "d_key": "bthk,bhts->bhks",
-        "d_key_transpose": (0, 3, 1, 2),
-    },
-}
-
-
-def _attention_chunk(multi_head: bool, masked: bool, dropped: bool, dropout):
+def _attention_chunk(masked: bool, dropout):
     """The attention of one chunk of heads, with a hand-written gradient.
 
-    Forward as the reference: logits (float32), masked logits, softmax,
-    dropout of the probabilities (the kept ones scaled by 1 / (1 - rate), here
-    after the product with V, which is the same), product with V. The gradient
-    uses rowsum(dP * P) = rowsum(dO * O), as FlashAttention does, instead of the
-    softmax's generic gradient, which saves passes over the large logits; the
-    values are the same.
-    """
-    keep_scale = 1.0 / (1.0 - float(dropout.rate)) if dropped else 1.0
-    sub = _SUBSCRIPTS[multi_head]
+    `q`, `k`, `v` are `(batch, heads, time, k)`; `mask` (when `masked`) a bool
+    `(batch, 1 or heads, 1, S)`; `keep` (when `dropout` is given) the bool
+    dropout mask `(batch, heads, T, S)`. Forward as the reference: logits
+    (float32), masked logits, softmax, dropout of the probabilities (the kept
+    ones scaled by 1 / (1 - rate), here after the product with V, which is the
+    same), product with V. The gradient uses rowsum(dP * P) = rowsum(dO * O), as
+    FlashAttention does, instead of the softmax's generic gradient, which saves
+    passes over the large logits; the values are the same.
 
-    @ops.custom_gradient
+    The gradients of K and V contract the large (T, S) matrices over T. They are
+    computed as (k, S) products, the small operand on the left, and transposed
+    after: the same sums, but Eigen's CPU batched matmul (TensorFlow without
+    oneDNN) runs the direct (S, k) form, which reads the large operand
+    transposed, 2-3x slower (`benchmarks/profile_step.py`: 24% of a training
+    step's op time before). oneDNN's kernels run the direct form about 15%
+    faster than this one at the paper's shapes (1.24 against 1.45 ms for one
+    product of a chunk; Eigen's 3.55 against 1.93 ms), a few per cent of a
+    step: left as it is, so that both settings share one computation.
+    """
+    import tensorflow as tf
+
+    keep_scale = None if dropout is None else 1.0 / (1.0 - float(dropout.rate))
+
+    def over_time(a, b):
+        # (a^T b)^T for a (T, k) and b (T, S): (S, k), computed as (k, S).
+        return tf.linalg.matrix_transpose(tf.linalg.matmul(a, b, transpose_a=True))
+
+    @tf.custom_gradient
     def attend(q, k, v, *extra):
         mask = extra[0] if masked else None
-        keep = extra[-1] if dropped else None
-        logits = ops.cast(ops.einsum(sub["logits"], q, k), "float32")
+        keep = extra[-1] if dropout is not None else None
+        logits = tf.cast(tf.linalg.matmul(q, k, transpose_b=True), "float32")
         if mask is not None:
-            logits = ops.where(mask, logits, MASKED_LOGIT)
-        probabilities = ops.softmax(logits, axis=-1)
-        kept = ops.cast(probabilities, q.dtype)
+            logits = tf.where(mask, logits, MASKED_LOGIT)
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        kept = tf.cast(probabilities, q.dtype)
         if keep is not None:
-            kept = ops.where(keep, kept, ops.zeros((), kept.dtype))
-        output = ops.einsum(sub["output"], kept, v)
+            kept = tf.where(keep, kept, tf.zeros((), kept.dtype))
+        output = tf.linalg.matmul(kept, v)
         if keep is not None:
-            output = output * ops.cast(keep_scale, output.dtype)
+            output = output * tf.cast(keep_scale, output.dtype)
 
-        def grad(*args, upstream=None):
-            if upstream is None:
-                (upstream,) = args
+        def grad(upstream, variables=None):
             d_output = upstream
             if keep is not None:
-                d_output = upstream * ops.cast(keep_scale, upstream.dtype)
-            row = ops.einsum(
-                sub["row"], ops.cast(upstream, "float32"), ops.cast(output, "float32")
+                d_output = upstream * tf.cast(keep_scale, upstream.dtype)
+            row = tf.reduce_sum(
+                tf.cast(upstream, "float32") * tf.cast(output, "float32"),
+                axis=-1,
+                keepdims=True,
             )
-            d_kept = ops.einsum(sub["logits"], d_output, v)
+            d_kept = tf.linalg.matmul(d_output, v, transpose_b=True)
             if keep is not None:
-                d_kept = ops.where(keep, d_kept, ops.zeros((), d_kept.dtype))
-            d_logits = probabilities * (
-                ops.cast(d_kept, "float32") - ops.expand_dims(row, -1)
-            )
+                d_kept = tf.where(keep, d_kept, tf.zeros((), d_kept.dtype))
+            d_logits = probabilities * (tf.cast(d_kept, "float32") - row)
             if mask is not None:
-                d_logits = ops.where(mask, d_logits, 0.0)
-            d_logits = ops.cast(d_logits, q.dtype)
-            d_q = ops.einsum(sub["d_query"], d_logits, k)
-            d_k = ops.transpose(
-                ops.einsum(sub["d_key"], q, d_logits), sub["d_key_transpose"]
-            )
-            d_v = ops.transpose(
-                ops.einsum(sub["d_key"], d_output, kept), sub["d_key_transpose"]
-            )
+                d_logits = tf.where(mask, d_logits, 0.0)
+            d_logits = tf.cast(d_logits, q.dtype)
+            d_q = tf.linalg.matmul(d_logits, k)
+            d_k = over_time(q, d_logits)
+            d_v = over_time(d_output, kept)
             return (d_q, d_k, d_v) + (None,) * len(extra)
 
         return output, grad

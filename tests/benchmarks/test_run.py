@@ -197,6 +197,15 @@ def test_gpu_report_compares_precisions_and_names_the_float32_matmul(tmp_path):
     assert "Float32 matrix products" not in report.markdown(
         {**document, "summary": cpu}
     )
+    # Only TensorFlow's runs say whether its oneDNN kernels were on.
+    assert "oneDNN" not in markdown
+    on_cpu = _measured(configs[0], train=10.0, infer=40.0, device="cpu")
+    for onednn, line in ((True, "on"), (False, "off")):
+        tensorflow = run.summarize(args, [{**on_cpu, "onednn": onednn}])
+        assert tensorflow["rows"][0]["onednn"] is onednn
+        assert f"TensorFlow's oneDNN CPU kernels: {line} " in report.markdown(
+            {**document, "summary": tensorflow}
+        )
 
 
 @pytest.mark.only_backend("tensorflow")

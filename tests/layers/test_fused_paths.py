@@ -326,18 +326,18 @@ def test_head_by_head_dropout_and_its_gradient_match_the_formula(rng):
     rate = 0.25
     q, k, v = (
         rng.normal(size=shape).astype("float32")
-        for shape in ((B, T, 4), (B, 6, 4), (B, 6, 4))
+        for shape in ((B, 2, T, 4), (B, 2, 6, 4), (B, 2, 6, 4))
     )
-    keep = rng.random((B, T, 6)) >= rate
-    weights = rng.normal(size=(B, T, 4)).astype("float32")
-    attend = kernel._attention_chunk(False, False, True, keras.layers.Dropout(rate))
+    keep = rng.random((B, 2, T, 6)) >= rate
+    weights = rng.normal(size=(B, 2, T, 4)).astype("float32")
+    attend = kernel._attention_chunk(False, keras.layers.Dropout(rate))
     holder = keras.layers.Identity()
 
     def fast(q, k, v):
         return weighted_sum(attend(q, k, v, ops.convert_to_tensor(keep)), weights)
 
     def formula(q, k, v):
-        probabilities = ops.softmax(ops.einsum("btk,bsk->bts", q, k), axis=-1)
+        probabilities = ops.softmax(ops.einsum("bhtk,bhsk->bhts", q, k), axis=-1)
         dropped = ops.where(ops.convert_to_tensor(keep), probabilities, 0.0)
         return weighted_sum(ops.matmul(dropped / (1 - rate), v), weights)
 

@@ -1,0 +1,63 @@
+"""TensorFlow's oneDNN CPU kernels: on by default for keras_umdf's processes.
+
+TensorFlow's pip wheels compute on the CPU with Eigen kernels built for AVX
+(TensorFlow says so when it starts: "To enable the following instructions: AVX2
+FMA ... rebuild TensorFlow"), or with oneDNN's kernels, which pick the CPU's
+best instructions at run time. TensorFlow turns oneDNN on by itself only on
+some CPUs; on the others it stays off unless the environment variable
+`TF_ENABLE_ONEDNN_OPTS=1` is set before TensorFlow loads (on the 2-core AMD
+EPYC with AVX2 and FMA we develop on, TensorFlow 2.21 left it off).
+
+UMDF's step is mostly batched matrix products of tiny heads (k = 4); there
+oneDNN's kernels are several times faster than Eigen's, and the whole training
+step at the paper's configuration about 1.3x (README, Performance). So
+`import keras_umdf` sets `TF_ENABLE_ONEDNN_OPTS=1`, through `prefer_onednn`,
+when both hold:
+
+- the variable is not set: a value the user chose, "0" included, is kept;
+- TensorFlow is not imported yet: TensorFlow reads the variable once, when it
+  loads, so after that setting it would change nothing. Import keras_umdf
+  before keras or tensorflow (the `keras-umdf` commands do), or set the
+  variable yourself.
+
+oneDNN computes the same operations in another order: results differ from
+Eigen's in the last bits of float32 ("slightly different numerical results due
+to floating-point round-off", TensorFlow's own log line), and a seed reproduces
+a run only with the same setting. `TF_ENABLE_ONEDNN_OPTS=0` keeps Eigen's
+kernels. JAX and PyTorch are not affected; keras_umdf's tf.data pipelines run
+on TensorFlow under every backend and take the setting too.
+"""
+
+import os
+import sys
+
+VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+
+
+def prefer_onednn() -> bool:
+    """Sets `TF_ENABLE_ONEDNN_OPTS=1` if it is unset and TensorFlow not loaded.
+
+    Returns:
+        Whether this call set it.
+    """
+    if VARIABLE in os.environ or "tensorflow" in sys.modules:
+        return False
+    os.environ[VARIABLE] = "1"
+    return True
+
+
+def onednn_enabled() -> bool | None:
+    """Whether this process's TensorFlow runs its oneDNN kernels.
+
+    Returns:
+        True or False once TensorFlow is imported; None before (importing it
+        here would fix the setting), or when it cannot tell (a TensorFlow
+        without the query).
+    """
+    if "tensorflow" not in sys.modules:
+        return None
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
