@@ -203,9 +203,10 @@ def tensorflow_type(op_type: str) -> str:
     """The TensorFlow op type behind a oneDNN kernel's type name.
 
     With oneDNN on (`keras_umdf.onednn`), TensorFlow rewrites ops to its oneDNN
-    kernels, named `_Mkl<Type>`, `_MklNative<Type>` or `_MklFused<Type>`:
-    `tensorflow_type("_MklBatchMatMulV2")` is "BatchMatMulV2". Other names are
-    returned as they are.
+    kernels, named `_Mkl<Type>` or `_MklNative<Type>`:
+    `tensorflow_type("_MklBatchMatMulV2")` is "BatchMatMulV2", and a fused
+    kernel such as "_MklNativeFusedMatMul" (a product with its bias) becomes
+    "FusedMatMul". Other names are returned as they are.
     """
     for prefix in ("_MklNative", "_Mkl"):
         if op_type.startswith(prefix) and len(op_type) > len(prefix):

@@ -19,7 +19,7 @@ from keras_umdf import onednn
 import tensorflow
 print(os.environ.get("TF_ENABLE_ONEDNN_OPTS"), onednn.onednn_enabled())
 """
-# One training step and the predictions of a small UMDF, its attention on
+# Three training steps and the predictions of a small UMDF, its attention on
 # TensorFlow's chunked path (forced on for these small logits), with dropout.
 TRAIN = """
 import json

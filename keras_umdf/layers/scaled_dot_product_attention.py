@@ -209,7 +209,7 @@ def _attention_chunk(masked: bool, dropout):
         if keep is not None:
             output = output * tf.cast(keep_scale, output.dtype)
 
-        def grad(upstream, variables=None):
+        def grad(upstream):
             d_output = upstream
             if keep is not None:
                 d_output = upstream * tf.cast(keep_scale, upstream.dtype)
