@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import sys
 import time
@@ -79,6 +80,64 @@ def check_model_arguments(parser, args) -> None:
     """Refuses a `--dropout` outside [0, 1) with a message naming it."""
     if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
         parser.error(f"--dropout must be in [0, 1); received {args.dropout}")
+
+
+def check_json_path(parser, args) -> None:
+    """Refuses a `--json` file that exists unless `--overwrite` is given."""
+    if args.json and os.path.exists(args.json) and not args.overwrite:
+        parser.error(
+            f"{args.json} already exists; choose a new --json path or pass "
+            "--overwrite to replace it"
+        )
+
+
+def write_json(path: str | None, figures: dict) -> None:
+    """Writes a profiling script's figures to `--json` (checked new), if given."""
+    if path:
+        with open(path, "w") as file:
+            json.dump(figures, file, indent=2)
+        print(f"figures written to {path}")
+
+
+def tensorflow_float32_model(args, script: str, reads: str) -> tuple:
+    """The float32 UMDF of a TensorFlow profiling script and its batch.
+
+    Imports keras_umdf before keras (TensorFlow then loads with the package's
+    default oneDNN setting, `keras_umdf.onednn`, as in the benchmark), refuses
+    another Keras backend with the fix, and builds the benchmark's model at
+    `--architecture`, `--batch-size`, `--dropout` and, where the script has
+    it, `--num-heads`.
+
+    Args:
+        args: the script's parsed arguments.
+        script: its file name, for the message.
+        reads: what it reads of TensorFlow, for the message.
+
+    Returns:
+        (config, model, x, y).
+    """
+    import keras_umdf  # noqa: F401, I001
+
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise SystemExit(
+            f"{script} {reads}, but the Keras backend is {backend!r}; run it "
+            "with KERAS_BACKEND=tensorflow."
+        )
+    config = {
+        **DEFAULTS,
+        **architecture(args),
+        "batch_size": args.batch_size,
+        "dropout": args.dropout,
+    }
+    if getattr(args, "num_heads", None) is not None:
+        config["num_heads"] = args.num_heads
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(config["seed"])
+    x, y, _ = synthetic_data(config)
+    return config, build_model(config), x, y
 
 
 def _timed(step, seconds: float, min_steps: int) -> tuple[float, list[float]]:

@@ -35,7 +35,6 @@ import argparse
 import collections
 import dataclasses
 import glob
-import json
 import os
 import re
 import sys
@@ -46,10 +45,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks.measure_umdf import DEFAULTS  # noqa: E402
 from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
-from benchmarks.measure_umdf import architecture  # noqa: E402
+from benchmarks.measure_umdf import check_json_path  # noqa: E402
 from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
+from benchmarks.measure_umdf import tensorflow_float32_model  # noqa: E402
+from benchmarks.measure_umdf import write_json  # noqa: E402
 from benchmarks.threads import thread_env  # noqa: E402
 
 MATMUL = "matmuls and convolutions"
@@ -508,11 +508,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"{args.threads} and {args.warmup}"
         )
     check_model_arguments(parser, args)
-    if args.json and os.path.exists(args.json) and not args.overwrite:
-        parser.error(
-            f"{args.json} already exists; choose a new --json path or pass "
-            "--overwrite to replace it"
-        )
+    check_json_path(parser, args)
     return args
 
 
@@ -592,36 +588,18 @@ def profile_training(
 
 def profile(args: argparse.Namespace) -> dict:
     """Builds UMDF at the benchmark's configuration and profiles its training."""
-    # keras_umdf before keras, as in the benchmark: TensorFlow loads with the
-    # package's default oneDNN setting (keras_umdf.onednn).
-    import keras_umdf  # noqa: F401, I001
-
+    _, model, x, y = tensorflow_float32_model(
+        args, "profile_step.py", "profiles TensorFlow's executor"
+    )
     import keras
-
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        raise SystemExit(
-            f"profile_step.py profiles TensorFlow's executor, but the Keras "
-            f"backend is {backend!r}; run it with KERAS_BACKEND=tensorflow."
-        )
     import tensorflow as tf
 
-    from benchmarks import measure_umdf
+    import keras_umdf
 
-    config = {
-        **DEFAULTS,
-        **architecture(args),
-        "batch_size": args.batch_size,
-        "dropout": args.dropout,
-    }
-    keras.config.set_dtype_policy("float32")
-    keras.utils.set_random_seed(config["seed"])
-    x, y, _ = measure_umdf.synthetic_data(config)
-    model = measure_umdf.build_model(config)
     summary = profile_training(model, x, y, args.steps, args.warmup, args.trace_dir)
     summary.update(
         config={
-            "backend": backend,
+            "backend": keras.backend.backend(),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "precision": "float32",
@@ -655,10 +633,7 @@ def main(argv=None) -> int:
         f"{summary['steps']} profiled steps; load average {load}"
     )
     print(format_table(summary, args.top))
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(summary, file, indent=2)
-        print(f"figures written to {args.json}")
+    write_json(args.json, summary)
     return 0
 
 

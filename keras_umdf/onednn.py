@@ -19,7 +19,9 @@ when both hold:
 - TensorFlow is not imported yet: TensorFlow reads the variable once, when it
   loads, so after that setting it would change nothing. Import keras_umdf
   before keras or tensorflow (the `keras-umdf` commands do), or set the
-  variable yourself.
+  variable yourself. When it was too late and TensorFlow runs without oneDNN,
+  compiling a UMDF or SDUMC model to train on the CPU warns once
+  (`warn_if_off`), naming both fixes.
 
 oneDNN computes the same operations in another order: results differ from
 Eigen's in the last bits of float32 ("slightly different numerical results due
@@ -31,8 +33,10 @@ on TensorFlow under every backend and take the setting too.
 
 import os
 import sys
+import warnings
 
 VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+_warned = False
 
 
 def prefer_onednn() -> bool:
@@ -62,3 +66,38 @@ def onednn_enabled() -> bool | None:
     except ImportError:
         return None
     return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def warn_if_off() -> bool:
+    """Warns, once per process, when the models would train on TensorFlow's
+    CPU kernels without oneDNN only because TensorFlow loaded first.
+
+    That is: the Keras backend is TensorFlow, it sees no GPU, oneDNN is off
+    and `TF_ENABLE_ONEDNN_OPTS` is unset (a value the user chose, "0"
+    included, is respected silently). UMDF's and SDUMC's `compile` call it.
+
+    Returns:
+        Whether this call warned.
+    """
+    global _warned
+    if _warned or VARIABLE in os.environ or onednn_enabled() is not False:
+        return False
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return False
+    _warned = True
+    warnings.warn(
+        "TensorFlow's oneDNN CPU kernels are off: TensorFlow was imported before "
+        f"keras_umdf could set {VARIABLE}=1, and UMDF trains about 1.3x slower "
+        "with TensorFlow's other CPU kernels (README, Performance). Import "
+        f"keras_umdf before keras and tensorflow, or set {VARIABLE}=1 in the "
+        f"environment before Python starts; {VARIABLE}=0 keeps the other kernels "
+        "and silences this warning.",
+        stacklevel=4,  # the user's compile call
+    )
+    return True

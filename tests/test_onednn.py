@@ -43,6 +43,19 @@ losses = [float(v) for v in losses]
 print(json.dumps({"onednn": keras_umdf.onednn.onednn_enabled(), "losses": losses,
                   "predictions": model.predict_on_batch(test).ravel().tolist()}))
 """
+# Compiles a small UMDF twice and reports the oneDNN warnings it gave.
+WARN = """
+import json, warnings
+{first}
+import keras_umdf
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for _ in range(2):
+        dims = {{"text": 4, "audio": 3, "vision": 2}}
+        keras_umdf.UMDF(dims, hidden_dim=4, num_heads=2, num_layers=1).compile()
+print(json.dumps({{"onednn": keras_umdf.onednn.onednn_enabled(),
+                  "warnings": [str(w.message) for w in caught if "oneDNN" in str(w.message)]}}))
+"""
 # TensorFlow's pip wheels carry oneDNN on x86-64 Linux.
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -97,6 +110,24 @@ def test_onednn_and_eigen_kernels_train_and_predict_alike(subprocess_env):
             onednn_run[key], eigen_run[key], rtol=1e-4, atol=1e-5, err_msg=key
         )
     assert np.ptp(onednn_run["losses"]) > 0  # the weights moved
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_compiling_warns_once_when_tensorflow_loaded_first_without_onednn(
+    subprocess_env,
+):
+    late = run(subprocess_env, script=WARN.format(first="import tensorflow"))
+    if late["onednn"] is False:  # TensorFlow's default on this CPU: off
+        assert len(late["warnings"]) == 1  # two compiles, one warning
+        message = late["warnings"][0]
+        assert "imported before keras_umdf" in message
+        assert "TF_ENABLE_ONEDNN_OPTS=1" in message and "=0 keeps" in message
+    else:  # a CPU where TensorFlow turns oneDNN on by itself
+        assert late["warnings"] == []
+    for first, variable in (("", None), ("import tensorflow", "0")):
+        # keras_umdf first (oneDNN on), or the user's own choice of kernels.
+        quiet = run(subprocess_env, variable=variable, script=WARN.format(first=first))
+        assert quiet["warnings"] == [], (first, variable)
 
 
 def test_prefer_onednn_keeps_a_set_value_and_a_loaded_tensorflow(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from keras_umdf import onednn
 from keras_umdf.models.fused_adam import fuse_adam_updates
 
 
@@ -17,7 +18,11 @@ def prepare_optimizer(model) -> None:
     optimizer built here. JAX and PyTorch build it before their first step
     anyway. Call it from `compile`, so that under a strategy or distribution
     the variables are created in its scope, as the model's were.
+
+    Also warns, once, when TensorFlow would train on the CPU without oneDNN's
+    kernels because it was imported first (`keras_umdf.onednn.warn_if_off`).
     """
+    onednn.warn_if_off()
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return

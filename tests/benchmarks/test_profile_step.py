@@ -1,9 +1,11 @@
-"""The training-step profile (`benchmarks/profile_step.py`): parsing and totals."""
+"""The training-step profile (`benchmarks/profile_step.py`): parsing and totals;
+what it shares with `profile_memory.py`."""
 
 import keras
 import numpy as np
 import pytest
 
+from benchmarks import profile_memory
 from benchmarks import profile_step
 from benchmarks.profile_step import OpEvent
 
@@ -105,18 +107,24 @@ def test_ops_are_grouped_by_scope_then_type():
     assert profile_step.tensorflow_type("_Mkl") == "_Mkl"
 
 
+# The TensorFlow profiling scripts share these.
+SCRIPTS = pytest.mark.parametrize("script", [profile_step, profile_memory])
+
+
 @pytest.mark.only_backend("tensorflow")
-def test_an_existing_json_file_is_never_overwritten(tmp_path):
+@SCRIPTS
+def test_an_existing_json_file_is_never_overwritten(script, tmp_path):
     path = tmp_path / "profile.json"
     path.write_text("{}")
     with pytest.raises(SystemExit):
-        profile_step.parse_args(["--json", str(path)])
+        script.parse_args(["--json", str(path)])
     assert path.read_text() == "{}"
 
 
 @pytest.mark.only_backend("tensorflow")
-def test_other_backends_are_refused_with_the_fix(monkeypatch):
+@SCRIPTS
+def test_other_backends_are_refused_with_the_fix(script, monkeypatch):
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    args = profile_step.parse_args(["--architecture", "tiny"])
+    args = script.parse_args(["--architecture", "tiny"])
     with pytest.raises(SystemExit, match="backend is 'jax'.*KERAS_BACKEND=tensorflow"):
-        profile_step.profile(args)
+        script.profile(args)
