@@ -49,7 +49,7 @@ from benchmarks.measure_umdf import check_json_path  # noqa: E402
 from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
 from benchmarks.measure_umdf import tensorflow_float32_model  # noqa: E402
 from benchmarks.measure_umdf import write_json  # noqa: E402
-from benchmarks.threads import thread_env  # noqa: E402
+from benchmarks.threads import pin_tensorflow_threads  # noqa: E402
 
 # Ops whose output is a view of their first input's buffer in TensorFlow's
 # CPU kernels: a saved one costs nothing beyond the buffer it renames.
@@ -227,7 +227,7 @@ def profile(args: argparse.Namespace) -> dict:
     memory = {"built": resident_mb()}
     model.train_on_batch(x, y)
     memory["first_step"] = resident_mb()
-    tensors = allocator_peak_mb()  # resets the allocator's peak
+    allocator_peak_mb()  # resets the allocator's peak: the first step's is not kept
     for _ in range(args.steps):
         model.train_on_batch(x, y)
     memory["last_step"] = resident_mb()
@@ -294,10 +294,7 @@ def format_report(result: dict, top: int = 6) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if "tensorflow" not in sys.modules:
-        # Its thread pools read these when TensorFlow is imported.
-        for name, value in thread_env(args.threads).items():
-            os.environ.setdefault(name, value)
+    pin_tensorflow_threads(args.threads)
     result = profile(args)
     print(format_report(result, args.top))
     write_json(args.json, result)

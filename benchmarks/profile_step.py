@@ -50,7 +50,7 @@ from benchmarks.measure_umdf import check_json_path  # noqa: E402
 from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
 from benchmarks.measure_umdf import tensorflow_float32_model  # noqa: E402
 from benchmarks.measure_umdf import write_json  # noqa: E402
-from benchmarks.threads import thread_env  # noqa: E402
+from benchmarks.threads import pin_tensorflow_threads  # noqa: E402
 
 MATMUL = "matmuls and convolutions"
 SOFTMAX = "softmax"
@@ -617,10 +617,7 @@ def profile(args: argparse.Namespace) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if "tensorflow" not in sys.modules:
-        # Its thread pools read these when TensorFlow is imported.
-        for name, value in thread_env(args.threads).items():
-            os.environ.setdefault(name, value)
+    pin_tensorflow_threads(args.threads)
     summary = profile(args)
     config = summary["config"]
     load = " ".join(f"{value:.2f}" for value in summary["load_average"])

@@ -26,6 +26,18 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
+def pin_tensorflow_threads(threads: int) -> None:
+    """Gives TensorFlow `threads` threads, unless it is already imported (its
+    thread pools read `thread_env`'s variables at import); a value already in
+    the environment is kept."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    for name, value in thread_env(threads).items():
+        os.environ.setdefault(name, value)
+
+
 def pin_torch_threads() -> None:
     """Applies `OMP_NUM_THREADS` to an imported torch (its default ignores it on
     some builds)."""
