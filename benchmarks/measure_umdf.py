@@ -82,6 +82,19 @@ def check_model_arguments(parser, args) -> None:
         parser.error(f"--dropout must be in [0, 1); received {args.dropout}")
 
 
+def rss_mb() -> float:
+    """This process's resident set size now, MB, from /proc (Linux)."""
+    with open("/proc/self/statm") as file:
+        pages = int(file.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, MB (Linux)."""
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def check_json_path(parser, args) -> None:
     """Refuses a `--json` file that exists unless `--overwrite` is given."""
     if args.json and os.path.exists(args.json) and not args.overwrite:
@@ -222,8 +235,7 @@ def measure(config: dict) -> dict:
         from keras_umdf.onednn import onednn_enabled
 
         result["onednn"] = onednn_enabled()
-    # ru_maxrss is in KiB on Linux.
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     return result
 
 

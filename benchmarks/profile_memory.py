@@ -8,7 +8,7 @@ Builds UMDF at the benchmark's configuration (`measure_umdf.py`: the paper's
 MOSI architecture, synthetic data of the real shapes, Adam, float32), and
 reports:
 
-1. The process's resident memory (Linux `/proc/self/status`) after the model
+1. The process's resident memory (Linux) after the model
    is built, after the first (tracing) training step, after `--steps` more,
    and its peak: what `model.fit` costs beside the data; and the most memory
    the large tensors held at once during those steps, as TensorFlow's CPU
@@ -47,6 +47,8 @@ if ROOT not in sys.path:
 from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
 from benchmarks.measure_umdf import check_json_path  # noqa: E402
 from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
+from benchmarks.measure_umdf import peak_rss_mb  # noqa: E402
+from benchmarks.measure_umdf import rss_mb  # noqa: E402
 from benchmarks.measure_umdf import tensorflow_float32_model  # noqa: E402
 from benchmarks.measure_umdf import write_json  # noqa: E402
 from benchmarks.threads import pin_tensorflow_threads  # noqa: E402
@@ -65,14 +67,7 @@ SHAPE_READERS = frozenset({"Shape", "ShapeN", "Size", "Rank"})
 
 def resident_mb() -> dict:
     """The process's resident and peak resident memory, MB (Linux)."""
-    fields = {"VmRSS": "rss_mb", "VmHWM": "peak_mb"}
-    figures = {}
-    with open("/proc/self/status") as status:
-        for line in status:
-            name, _, value = line.partition(":")
-            if name in fields:
-                figures[fields[name]] = int(value.split()[0]) / 1024
-    return figures
+    return {"rss_mb": rss_mb(), "peak_mb": peak_rss_mb()}
 
 
 def allocator_peak_mb() -> float | None:

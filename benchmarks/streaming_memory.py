@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,20 +29,15 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from benchmarks.measure_umdf import peak_rss_mb  # noqa: E402
+from benchmarks.measure_umdf import rss_mb  # noqa: E402
+
 NUM_CLIPS = 22856
 LENGTH = 50
 DIMS = {"text": 300, "audio": 74, "vision": 35}
-
-
-def _rss_mb() -> float:
-    """The current resident set size, from /proc (Linux)."""
-    with open("/proc/self/statm") as file:
-        pages = int(file.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def write(directory: str, num_clips: int, chunk: int = 1024) -> dict:
@@ -74,7 +68,7 @@ def write(directory: str, num_clips: int, chunk: int = 1024) -> dict:
     return {
         "write_s": time.perf_counter() - start,
         "shard_bytes": size,
-        "write_peak_rss_mb": _peak_mb(),
+        "write_peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -91,7 +85,7 @@ def stream_epoch(directory: str, batch_size: int) -> dict:
     return {
         "epoch_batches": batches,
         "epoch_s": time.perf_counter() - start,
-        "stream_peak_rss_mb": _peak_mb(),
+        "stream_peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -113,7 +107,7 @@ def train(directory: str, batch_size: int, steps: int) -> dict:
 
     class Record(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            rss.append(_rss_mb())
+            rss.append(rss_mb())
 
     start = time.perf_counter()
     model.fit(
@@ -135,7 +129,7 @@ def train(directory: str, batch_size: int, steps: int) -> dict:
             for step in sorted({1, 10, 30, *range(100, steps + 1, 100), steps})
             if step <= len(rss)
         },
-        "train_peak_rss_mb": _peak_mb(),
+        "train_peak_rss_mb": peak_rss_mb(),
         "onednn": keras_umdf.onednn.onednn_enabled(),
     }
 
