@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 
-# Metric name in the logs -> (direction, the task it scores).
-OBJECTIVE_METRICS = {
-    "mae": ("min", "regression"),
-    "non0_f1": ("max", "regression"),
-    "weighted_f1": ("max", "classification"),
-    "mean_f1": ("max", "multi_label"),
-}
+from keras_umdf.evaluation.task_metrics import LOGGED_TASK_METRICS
+from keras_umdf.evaluation.task_metrics import selection_metric
+
+# Metric name in the logs -> (direction, the task it scores): the metrics a
+# training run logs and selects its epoch by, so a search and `train_model`
+# rank models alike.
+OBJECTIVE_METRICS = LOGGED_TASK_METRICS
 """The task metrics a search can optimise: name -> (direction, kind of task).
 
 "mae" (`SentimentMAE`) and "non0_f1" (`SentimentF1(exclude_zero=True)`, the
@@ -107,7 +107,7 @@ class TaskObjective:
             raise ValueError(
                 f"task must be 'regression' or 'classification'; received {task!r}."
             )
-        default = next(n for n, (_, k) in OBJECTIVE_METRICS.items() if k == kind)
+        default, _ = selection_metric(kind)
         objective = cls(metric or default, incomplete_average)
         if objective.kind != kind:
             fitting = sorted(n for n, (_, k) in OBJECTIVE_METRICS.items() if k == kind)

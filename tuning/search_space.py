@@ -17,7 +17,7 @@ class SearchSpace:
     """The ranges of a UMDF search: distillation weights, learning rate, size.
 
     The distillation weights lambda_1 (`lambda_fea`) and lambda_2
-    (`lambda_logits`) are not published (PAPER-NOTES decision 3), so they are
+    (`lambda_logits`) are not published (design decision 3, docs/design-decisions.md), so they are
     searched on a log scale, where 0.01, 0.1 and 1 are equally far apart. With
     `lambda_off=True` (default), 0 is an explicit extra choice for each of them:
     the Table 3 ablation points ("without L_fea", "without L_logits", and both

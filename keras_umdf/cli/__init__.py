@@ -4,11 +4,15 @@ Commands: `train`, `evaluate`, `predict`, `reproduce`, `demo`, `tune`. A user
 error (unknown dataset or format, missing file, a model that does not fit the
 data, an output directory that holds another run or cannot be written, a loss
 that became NaN) prints one line and exits with status 2; `--debug` shows the
-traceback instead. An interrupt (Ctrl-C) exits with status 130.
+traceback instead. An interrupt (Ctrl-C) exits with status 130. A model that
+looks collapsed (`keras_umdf.evaluation.collapse`) gets one warning line on
+stderr, "keras-umdf <command>: warning: ...", each time it is found.
 """
 
 import argparse
+import contextlib
 import sys
+import warnings
 
 from keras_umdf.cli import demo
 from keras_umdf.cli import evaluate
@@ -45,11 +49,32 @@ def _user_errors() -> tuple:
     return (ValueError, KeyError, OSError, ImportError, TrainingDiverged)
 
 
+@contextlib.contextmanager
+def _collapse_warnings_on_stderr(command: str):
+    """Shows every `ModelCollapseWarning` as one line on stderr (not Python's
+    "file:line: category" format, and not only once per place)."""
+    from keras_umdf.evaluation.collapse import ModelCollapseWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ModelCollapseWarning)
+        show = warnings.showwarning
+
+        def show_collapse(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, ModelCollapseWarning):
+                print(f"keras-umdf {command}: warning: {message}", file=sys.stderr)
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show_collapse
+        yield
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args) or 0
+        with _collapse_warnings_on_stderr(args.command):
+            return args.run(args) or 0
     except KeyboardInterrupt:
         if args.debug:
             raise

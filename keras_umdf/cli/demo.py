@@ -47,7 +47,7 @@ def run(args) -> int:
     import keras
 
     import keras_umdf
-    from keras_umdf.evaluation.report import format_metric
+    from keras_umdf.evaluation.mean_baseline import with_baseline_row
     from keras_umdf.evaluation.report import markdown_table
     from keras_umdf.experiments.demo import DEMO_VARIANTS
     from keras_umdf.experiments.demo import run_demo
@@ -79,11 +79,8 @@ def run(args) -> int:
         "(MAE lower is better; F1 in % of positive against negative, neutral "
         "clips left out):\n"
     )
-    print(markdown_table(demo["tables"]))
-    print(
-        "\nPredicting the mean training label for every clip: MAE "
-        f"{format_metric(demo['mean_baseline'], 'mae')}."
-    )
+    print(markdown_table(with_baseline_row(demo["tables"], demo["baseline"])))
+    print(f"\n{demo['baseline']['description']}")
     warmup = demo["document"]["config"]["model_arguments"]["distillation_warmup"]
     print(
         f"UMDF's distillation weights rose from 0 to 1 over the {warmup} training "

@@ -15,6 +15,11 @@ Test a saved .keras model on a dataset: the seven inter-modality conditions
 curve p = 0.0 ... 1.0 (Figures 3-4), or only the conditions you choose
 (--conditions l,la --no-curves). Writes results.json, results.md and
 figures/frame_drop.png (and figures/tsne.png with --tsne) into --output.
+
+Every table ends with the scores of predicting the mean training label (the
+majority class for classification) for every clip, taken from the dataset's
+train split (another split, named in the table, when it has none); a model that
+predicts nearly a constant or no better than that gets a warning on stderr.
 """
 
 
@@ -65,6 +70,7 @@ def run(args) -> int:
     }
     run_dir = RunDirectory(args.output, "evaluate")
     run_dir.prepare(config, overwrite=args.overwrite)
+    baseline_source = baseline_split_name(data, args.split)
     evaluate_and_report(
         model,
         data,
@@ -74,9 +80,22 @@ def run(args) -> int:
         conditions=conditions,
         args=args,
         config={"model": config["model"], "model_config": _model_config(model)},
+        baseline_split=data[baseline_source],
+        baseline_source=baseline_source,
     )
     run_dir.mark_finished()
     return 0
+
+
+def baseline_split_name(data, evaluated: str) -> str:
+    """The split whose labels give the constant baseline of a saved model's
+    report: "train" when the dataset has one, else "valid" (when it is not the
+    split evaluated), else the evaluated split itself (an optimistic baseline,
+    named as such in the table)."""
+    for name in ("train", "valid"):
+        if name in data.splits and name != evaluated:
+            return name
+    return evaluated
 
 
 def _model_config(model) -> dict:
@@ -85,17 +104,32 @@ def _model_config(model) -> dict:
 
 
 def evaluate_and_report(
-    model, data, directory, *, run_name, seed, conditions, args, config
+    model,
+    data,
+    directory,
+    *,
+    run_name,
+    seed,
+    conditions,
+    args,
+    config,
+    baseline_split,
+    baseline_source: str = "train",
 ) -> dict:
     """Runs the protocol the evaluation options ask for and writes the report.
 
-    Prints one line per condition and curve point, then the table; writes
-    results.json / results.md and the figures into `directory`.
+    Prints one line per condition and curve point, then the table (with the
+    constant baseline's row from `baseline_split`'s labels); writes
+    results.json / results.md and the figures into `directory`; warns
+    (`ModelCollapseWarning`) when the model's complete-condition predictions
+    look collapsed.
 
     Returns:
         The results document.
     """
+    from keras_umdf.evaluation.collapse import check_model_for_collapse
     from keras_umdf.evaluation.joint_representations import joint_representations
+    from keras_umdf.evaluation.mean_baseline import mean_baseline
     from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
     from keras_umdf.evaluation.protocol import evaluate_protocol
     from keras_umdf.evaluation.report import results_document
@@ -103,6 +137,7 @@ def evaluate_and_report(
     from keras_umdf.evaluation.report import write_results
     from keras_umdf.evaluation.task_metrics import headline_metrics
     from keras_umdf.evaluation.task_metrics import task_kind
+    from keras_umdf.modalities import CONDITIONS
 
     split = data[args.split]
     kind = task_kind(model)
@@ -113,6 +148,7 @@ def evaluate_and_report(
             "conditions or the curve."
         )
     print(f"evaluating on {data.name} {args.split} ({split.num_samples} samples)")
+    complete = {}
     results = evaluate_protocol(
         model,
         split,
@@ -123,6 +159,16 @@ def evaluate_and_report(
         seed=seed,
         label_names=label_names,
         progress=print,
+        on_predictions=lambda condition, outputs: complete.setdefault(
+            condition, outputs
+        ),
+    )
+    baseline = mean_baseline(
+        baseline_split.labels,
+        split.labels,
+        kind,
+        label_names=label_names,
+        source=baseline_source,
     )
     document = results_document(
         {run_name: {seed: results}},
@@ -134,10 +180,21 @@ def evaluate_and_report(
         },
         config=config,
         label_names=label_names,
+        baseline=baseline,
     )
     json_path, md_path = write_results(document, directory, overwrite=True)
     print()
     print(results_markdown(document))
+    check_model_for_collapse(
+        model,
+        split,
+        baseline["metrics"],
+        predictions=complete.get(CONDITIONS[-1]),
+        split_name=args.split,
+        batch_size=args.eval_batch_size,
+        seed=seed,
+        label_names=label_names,
+    )
     written = [json_path, md_path]
     if "frame_drop" in results or args.tsne:
         from keras_umdf.evaluation.plots import plot_frame_drop_curves

@@ -7,6 +7,7 @@ import argparse
 from keras_umdf.cli.dataset_options import add_dataset_arguments
 from keras_umdf.cli.dataset_options import add_training_arguments
 from keras_umdf.cli.run_options import add_evaluation_arguments
+from keras_umdf.cli.run_options import add_normalization_argument
 from keras_umdf.cli.run_options import add_output_arguments
 from keras_umdf.cli.run_options import add_run_arguments
 from keras_umdf.cli.run_options import add_warmup_argument
@@ -15,7 +16,9 @@ DESCRIPTION = """\
 Reproduce the paper's experiments on one dataset: train every variant (the full
 UMDF, the four Table 3 ablations and plain training without distillation) with
 every seed, test each under the seven modality conditions and along the frame-drop
-curve, and report mean ± std over the seeds.
+curve, and report mean ± std over the seeds. Each unit keeps the epoch with the
+best validation task metric (--select-epoch last: the last epoch); every table
+ends with the scores of predicting the mean training label for every clip.
 
 Writes into --output: results.json and results.md (Table 1 / Table 2 layout per
 variant, Table 3 layout, the curves), figures/frame_drop.png, ablation_frame_drop.png
@@ -63,6 +66,7 @@ def add_parser(commands) -> None:
         help="weight of the logits distillation, likewise (default 1.0)",
     )
     add_warmup_argument(group)
+    add_normalization_argument(group)
     group.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     # issue 8 (SDUMC): --models umdf,sdumc runs the missing-text comparison.
     group.add_argument(
@@ -151,6 +155,7 @@ def run(args) -> int:
         split=args.split,
         eval_batch_size=args.eval_batch_size,
         train_samples=args.train_samples,
+        select_epoch=args.select_epoch,
         overwrite=args.overwrite,
         figures=not args.no_figures,
         verbose=verbosity(args),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from keras_umdf.experiments.best_epoch import SELECT_EPOCH_CHOICES
 from keras_umdf.experiments.variants import VARIANT_NAMES
 from keras_umdf.experiments.variants import parse_variants
 from keras_umdf.experiments.variants import variant_arguments
@@ -33,13 +34,22 @@ def add_output_arguments(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds --train-samples, --distribute and --verbose."""
+    """Adds --train-samples, --select-epoch, --distribute and --verbose."""
     group = parser.add_argument_group("run")
     group.add_argument(
         "--train-samples",
         type=int,
         default=0,
         help="train on the first N training clips (0: all of them)",
+    )
+    group.add_argument(
+        "--select-epoch",
+        choices=SELECT_EPOCH_CHOICES,
+        default="best",
+        help="which epoch's weights to keep and test: best (default: the epoch "
+        "with the best validation task metric, val_mae for regression, "
+        "val_weighted_f1 or val_mean_f1 for classification, as MulT and MMSA "
+        "do; the last epoch when the data has no validation split) or last",
     )
     group.add_argument(
         "--distribute",
@@ -79,6 +89,18 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
         help="weight of the logits distillation (default 1.0; 0 removes it)",
     )
     add_warmup_argument(group)
+    add_normalization_argument(group)
+
+
+def add_normalization_argument(group) -> None:
+    """Adds --no-normalize (UMDF's `normalize_inputs`, on in the commands)."""
+    group.add_argument(
+        "--no-normalize",
+        action="store_true",
+        help="feed the features as they are in the file; by default each "
+        "modality is standardised per dimension with statistics of the "
+        "training split's present frames, stored in the saved model",
+    )
 
 
 def add_warmup_argument(group) -> None:
@@ -100,13 +122,15 @@ def variant_from_args(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def distillation_weights(args: argparse.Namespace) -> dict:
-    """The `UMDF` arguments given by --lambda-fea / --lambda-logits and
-    --distillation-warmup.
+    """The `UMDF` arguments given by --lambda-fea / --lambda-logits,
+    --distillation-warmup and --no-normalize.
 
     Raises:
         ValueError: a negative (or NaN) weight or warm-up.
     """
     weights = {}
+    if getattr(args, "no_normalize", False):
+        weights["normalize_inputs"] = False
     warmup = getattr(args, "distillation_warmup", None)
     if warmup is not None:
         if warmup < 0:

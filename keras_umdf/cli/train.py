@@ -17,11 +17,17 @@ Train UMDF (or an ablation) on a dataset with the paper's settings for it (batch
 size, learning rate, epochs, heads; override any), then test it under the seven
 modality conditions and along the frame-drop curve.
 
+The model kept is the epoch with the best validation task metric (val_mae for
+regression, the weighted F1 for classification; --select-epoch last keeps the
+last epoch); run.json and the last progress line name it. The tables end with
+the scores of predicting the mean training label for every clip, and a model
+that predicts nearly a constant, or no better than that, gets a warning.
+
 Writes into --output: model.keras, history.json / history.csv, logs/ (TensorBoard),
 results.json / results.md (Table 1 layout), figures/frame_drop.png (with
-matplotlib), run.json (configuration, versions, status). The training state is
-saved after every epoch: if the run is interrupted, the same command resumes it
-where it stopped. An existing run is never replaced without --overwrite.
+matplotlib), run.json (configuration, versions, status, kept epoch). The training
+state is saved after every epoch: if the run is interrupted, the same command
+resumes it where it stopped. An existing run is never replaced without --overwrite.
 """
 
 
@@ -53,6 +59,7 @@ def run(args) -> int:
     from keras_umdf.cli.run_options import variant_from_args
     from keras_umdf.cli.run_options import verbosity
     from keras_umdf.experiments.training_run import train_model
+    from keras_umdf.experiments.training_run import training_split
 
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0; received {args.seed}.")
@@ -83,6 +90,7 @@ def run(args) -> int:
         reuse_finished=not has_report and not args.overwrite,
         verbose=verbosity(args),
         distribute=args.distribute,
+        select_epoch=args.select_epoch,
         data_config=data_config(args),
     )
     evaluate_and_report(
@@ -93,6 +101,13 @@ def run(args) -> int:
         seed=args.seed,
         conditions=conditions,
         args=args,
-        config={"training": settings, "variant": variant, **model_arguments},
+        config={
+            "training": settings,
+            "variant": variant,
+            **model_arguments,
+            "select_epoch": args.select_epoch,
+            "kept_epoch": result.kept_epoch.to_dict() if result.kept_epoch else None,
+        },
+        baseline_split=training_split(data, args.train_samples),
     )
     return 0

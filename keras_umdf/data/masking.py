@@ -1,6 +1,6 @@
 """Missing modalities and missing frames: one specification, in NumPy and in TensorFlow.
 
-Training (PAPER-NOTES decision 4, "assumed" where the paper is silent): every sample
+Training (design decision 4, docs/design-decisions.md, "assumed" where the paper is silent): every sample
 gets two views, a and b. Each view draws its set of available modalities uniformly
 from the non-empty subsets of the sample's modalities (7 for text, audio, vision,
 the complete set included) and a frame-drop rate p ~ U[0, p_max]; every frame of
@@ -60,7 +60,7 @@ SHUFFLE_STREAM = 3
 _SETS_A, _SETS_B, _RATES, _FRAMES = 1, 2, 3, 4
 
 DEFAULT_P_MAX = 0.5
-"""Largest training frame-drop rate (assumed; PAPER-NOTES decision 4)."""
+"""Largest training frame-drop rate (assumed; design decision 4, docs/design-decisions.md)."""
 
 
 def mask_key(modality: str) -> str:
@@ -146,7 +146,7 @@ class ViewMasks:
 class ViewSampler:
     """Draws the two heterogeneous training views of each sample.
 
-    Implements PAPER-NOTES decision 4 (assumed where the paper is silent): each
+    Implements design decision 4, docs/design-decisions.md (assumed where the paper is silent): each
     view's available modalities are uniform over the non-empty subsets of
     `modalities` (`sets`), the two views of a sample have different sets (a
     uniform over all sets, b uniform over the others), and each view drops every

@@ -280,7 +280,7 @@ def make_dataset(
     backend.
 
     Training batches carry two views per sample with different modality sets and
-    random frame drops (PAPER-NOTES decision 4), drawn in the graph with
+    random frame drops (design decision 4, docs/design-decisions.md), drawn in the graph with
     `tf.random.stateless_*` ops keyed by (seed, epoch, batch index): every
     iteration of the dataset (every `fit` epoch) gets a fresh shuffle and fresh
     masks, and the same seed gives the same sequence of epochs whatever

@@ -90,6 +90,30 @@ _PSEUDO_AUDIO_SHARE = 0.3
 _PSEUDO_ERROR = 0.6
 _RECOGNISED_MIN = 0.4
 
+FEATURE_STYLES = ("clean", "real")
+PADDINGS = ("front", "end")
+# feature_style="real" draws from its own random streams too: labels, latents and
+# frame noise are those of the "clean" data of the same seed.
+_REAL_STREAM = 11
+# Clip lengths: T * exp(N(log 0.35, 0.5^2)), rounded, in [_REAL_MIN_LENGTH, T]
+# (MMSA's BERT text: a median clip of about 17 tokens out of 50).
+_REAL_LENGTH_MEDIAN = 0.35
+_REAL_LENGTH_SPREAD = 0.5
+_REAL_MIN_LENGTH = 3
+# Fraction of a clip's real frames that are zero (a silent or unvoiced stretch, a
+# face not found): uniform in [0, max] per clip and modality.
+_REAL_DROPOUT_MAX = {"text": 0.0, "audio": 0.2, "vision": 0.4}
+# The clip-level signal strength relative to "clean": vision is near chance.
+_REAL_SIGNAL = {"text": 1.0, "audio": 1.0, "vision": 0.15}
+# Per-dimension units, feature = offset + scale * (clean feature):
+# text (BERT/GloVe): scale 0.3 * exp(N(0, 0.25^2)), offset N(0, 0.15^2);
+# audio (COVAREP): scale 10^U[-1, 2], offset N(0, 100^2), and width // 16
+#   constant columns (scale 0);
+# vision (Facet): scale exp(N(0, 0.5^2)), offset N(0, 1).
+_TEXT_SCALE = 0.3
+_AUDIO_OFFSET = 100.0
+_AUDIO_CONSTANT_EVERY = 16
+
 
 def synthetic(
     name: str = "mosi",
@@ -101,6 +125,8 @@ def synthetic(
     modality_dims: dict[str, int] | None = None,
     pseudo_text: bool = False,
     pseudo_text_dim: int | None = None,
+    feature_style: str = "clean",
+    padding: str | None = None,
 ) -> MultimodalDataset:
     """Synthetic MOSI, MOSEI or IEMOCAP with the real shapes, splits and structure.
 
@@ -123,7 +149,8 @@ def synthetic(
        with the drawn emotion present, plus with probability 0.05 the emotion
        whose centre is next closest to z_i.
     3. A clip length L_i uniform in [8, T]; frames before T - L_i are zero
-       (left padding, as in the aligned MulT/MMSA arrays). A shared temporal
+       (front padding, as in the aligned MulT/MMSA arrays; `padding="end"`
+       zeroes the frames from L_i on instead). A shared temporal
        envelope g_i(t) > 0 (smooth AR(1)) sets how strongly the clip expresses
        z_i at frame t, and a shared 4-d nuisance trajectory r_i(t) (AR(1),
        rho = 0.9: speaker, topic, recording) is unrelated to the label.
@@ -155,6 +182,30 @@ def synthetic(
     better than the mean with all modalities, better with language alone than
     with vision alone, and at chance with shuffled training labels (tested).
 
+    Real-looking features (`feature_style="real"`): the same clips, latents,
+    labels and frame noise as the default ("clean") data of the same seed, with
+    the properties of the real feature files that a model must cope with:
+
+    - Units per modality and dimension, feature = offset_j + scale_j * (clean
+      feature) on present frames: text like BERT token states or GloVe (scale
+      0.3 exp(N(0, 0.25^2)), offset N(0, 0.15^2): a standard deviation near
+      0.35), audio like COVAREP (scale 10^U[-1, 2], offset N(0, 100^2): values
+      in the hundreds, dimensions differing by orders of magnitude, and
+      `width // 16` constant columns), vision like Facet (scale
+      exp(N(0, 0.5^2)), offset N(0, 1)).
+    - Short clips and much padding: length T exp(N(log 0.35, 0.5^2)) rounded
+      to [3, T] (a median of about 17 of 50 frames), shared by the aligned
+      modalities, zero-padded at the end by default (MMSA's BERT text) or at
+      the front (`padding="front"`, MulT's aligned pickles).
+    - Zero frames inside the clip: a fraction U[0, 0.2] of each clip's audio
+      frames and U[0, 0.4] of its vision frames are all-zero.
+    - A weak modality: vision carries 0.15 of its clean signal (near chance).
+    - No `Split.lengths`, as in the aligned files: padding is only visible as
+      zero frames. The pseudo text gets the text's units, and padding only.
+
+    A linear model on the text's frames averaged over its real (nonzero) frames
+    still predicts the labels clearly better than the mean (tested).
+
     Args:
         name: "mosi", "mosei" or "iemocap".
         seed: non-negative int; the same seed gives the same arrays.
@@ -167,6 +218,11 @@ def synthetic(
         pseudo_text: add a "pseudo_text" stream to every split (step 6).
         pseudo_text_dim: its width; default the text width (300, or 768 with
             `mmsa_features`).
+        feature_style: "clean" (the default: unit-scale features, clips of
+            8 to T frames) or "real" (units, lengths, zero frames and a weak
+            modality like the real feature files; see above).
+        padding: where the zero padding of a clip goes, "front" or "end";
+            None means "front" for "clean" and "end" for "real".
 
     Returns:
         A validated `MultimodalDataset` with splits "train", "valid", "test"
@@ -229,8 +285,20 @@ def synthetic(
         )
     if pseudo_text:
         dims[PSEUDO_TEXT] = int(pseudo_text_dim or dims.get("text", spec.dims["text"]))
+    if feature_style not in FEATURE_STYLES:
+        raise ValueError(
+            f"feature_style must be one of {FEATURE_STYLES}; received "
+            f"feature_style={feature_style!r}."
+        )
+    if padding is None:
+        padding = "end" if feature_style == "real" else "front"
+    if padding not in PADDINGS:
+        raise ValueError(
+            f"padding must be one of {PADDINGS} (or None for the style's default); "
+            f"received padding={padding!r}."
+        )
     steps = int(sequence_length)
-    world = _World(name, seed, dims)
+    world = _World(name, seed, dims, real=feature_style == "real", padding=padding)
     splits = {}
     for split_name, size in zip(SPLITS, spec.sizes, strict=True):
         num = max(2, int(round(size * float(scale))))
@@ -255,8 +323,18 @@ def _dataset_key(name: str) -> int:
 class _World:
     """The fixed parameters of one synthetic dataset (shared by its splits)."""
 
-    def __init__(self, name: str, seed: int, dims: dict[str, int]):
+    def __init__(
+        self,
+        name: str,
+        seed: int,
+        dims: dict[str, int],
+        *,
+        real: bool = False,
+        padding: str = "front",
+    ):
         self.name = name
+        self.real = real
+        self.padding = padding
         self.spec = SPECS[name]
         self.dims = dims
         rng = np.random.default_rng([seed, _dataset_key(name), _STREAMS["world"]])
@@ -289,15 +367,53 @@ class _World:
                 _NUISANCE_LOADING * loading / np.sqrt(_NUISANCE_DIMS)
             ).astype(np.float32)
         self.seed = seed
+        self.units = {}  # modality -> (offset, scale), feature_style="real"
+        if real:
+            rng = np.random.default_rng(
+                [seed, _dataset_key(name), _STREAMS["world"], _REAL_STREAM]
+            )
+            for modality in MODALITIES:  # fixed draw order, whatever dims holds
+                self.units[modality] = _real_units(rng, modality, dims.get(modality, 1))
+            if PSEUDO_TEXT in dims:
+                rng = np.random.default_rng(
+                    [
+                        seed,
+                        _dataset_key(name),
+                        _STREAMS["world"],
+                        _REAL_STREAM,
+                        _PSEUDO_STREAM,
+                    ]
+                )
+                self.units[PSEUDO_TEXT] = _real_units(rng, "text", dims[PSEUDO_TEXT])
 
     def split(
         self, rng: np.random.Generator, split_name: str, num: int, steps: int
     ) -> Split:
         latent, labels = self._latent_and_labels(rng, num)
         length = rng.integers(min(_MIN_LENGTH, steps), steps + 1, size=num)
-        present = (np.arange(steps)[None, :] >= (steps - length)[:, None]).astype(
-            np.float32
-        )
+        frames = {}  # modality -> (N, T) float32 present frames, "real" only
+        if self.real:
+            real_rng = np.random.default_rng(
+                [self.seed, _dataset_key(self.name), _STREAMS[split_name], _REAL_STREAM]
+            )
+            typical = np.exp(
+                np.log(_REAL_LENGTH_MEDIAN * steps)
+                + _REAL_LENGTH_SPREAD * real_rng.standard_normal(num)
+            )
+            length = np.clip(np.round(typical), min(_REAL_MIN_LENGTH, steps), steps)
+            length = length.astype(np.int64)
+        if self.padding == "front":
+            valid = np.arange(steps)[None, :] >= (steps - length)[:, None]
+        else:
+            valid = np.arange(steps)[None, :] < length[:, None]
+        present = valid.astype(np.float32)
+        if self.real:
+            for modality in MODALITIES:  # fixed draw order, whatever dims holds
+                fraction = real_rng.uniform(
+                    0.0, _REAL_DROPOUT_MAX[modality], size=(num, 1)
+                )
+                kept = real_rng.random((num, steps)) >= fraction
+                frames[modality] = present * kept
         envelope = _softplus(1.0 + 0.7 * _ar1(rng, (num, steps), 0.8)).astype(
             np.float32
         )
@@ -315,9 +431,11 @@ class _World:
             strength = ((latent + deviation) @ loading).astype(np.float32)  # (N,)
             if modality not in self.dims:
                 continue
+            if self.real:
+                strength *= np.float32(_REAL_SIGNAL[modality])
             signal = envelope * strength[:, None]  # (N, T)
             features[modality] = self._modality(
-                rng, modality, signal, nuisance, present
+                rng, modality, signal, nuisance, frames.get(modality, present)
             )
         if PSEUDO_TEXT in self.dims:
             pseudo_rng = np.random.default_rng(
@@ -368,6 +486,11 @@ class _World:
                 [signal[start:stop, :, None], nuisance[start:stop]], axis=-1
             )
             block += latent @ basis
+            if modality in self.units:
+                offset, scale = self.units[modality]
+                block *= scale
+                block += offset
+                block *= present[start:stop, :, None]
         return out
 
     def _latent_and_labels(self, rng, num):
@@ -393,6 +516,23 @@ class _World:
         labels = np.round(rating / spec.label_step) * spec.label_step
         labels = np.clip(labels, -3.0, 3.0).astype(np.float32) + np.float32(0.0)
         return sentiment[:, None], labels
+
+
+def _real_units(rng: np.random.Generator, modality: str, width: int):
+    """(offset, scale) float32 (width,) of a modality's real-looking features."""
+    normal = rng.standard_normal((2, width))
+    if modality == "text":
+        offset = 0.15 * normal[0]
+        scale = _TEXT_SCALE * np.exp(0.25 * normal[1])
+    elif modality == "audio":
+        offset = _AUDIO_OFFSET * normal[0]
+        scale = 10.0 ** rng.uniform(-1.0, 2.0, width)
+        constant = rng.permutation(width)[: width // _AUDIO_CONSTANT_EVERY]
+        scale[constant] = 0.0
+    else:
+        offset = normal[0]
+        scale = np.exp(0.5 * normal[1])
+    return offset.astype(np.float32), scale.astype(np.float32)
 
 
 def _ar1(rng: np.random.Generator, shape, rho: float) -> np.ndarray:

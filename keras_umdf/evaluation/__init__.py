@@ -2,7 +2,10 @@
 
 from keras_umdf.evaluation.classification_metrics import classification_metrics
 from keras_umdf.evaluation.classification_metrics import multilabel_metrics
+from keras_umdf.evaluation.collapse import ModelCollapseWarning
+from keras_umdf.evaluation.collapse import collapse_message
 from keras_umdf.evaluation.joint_representations import joint_representations
+from keras_umdf.evaluation.mean_baseline import mean_baseline
 from keras_umdf.evaluation.plots import plot_frame_drop_curves
 from keras_umdf.evaluation.plots import plot_tsne
 from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
@@ -20,6 +23,7 @@ from keras_umdf.evaluation.report import results_markdown
 from keras_umdf.evaluation.report import single_metric_table
 from keras_umdf.evaluation.report import write_results
 from keras_umdf.evaluation.seed_aggregation import aggregate_seeds
+from keras_umdf.evaluation.task_metrics import selection_metric
 from keras_umdf.evaluation.task_metrics import task_kind
 from keras_umdf.evaluation.task_metrics import task_metrics
 from keras_umdf.evaluation.tsne import tsne

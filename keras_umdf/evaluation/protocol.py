@@ -101,6 +101,7 @@ def evaluate_conditions(
     seed: int = 0,
     label_names: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    on_predictions: Callable[[str, np.ndarray], None] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Tests a model under each inter-modality condition of the paper.
 
@@ -120,6 +121,9 @@ def evaluate_conditions(
         seed: seed of the evaluation masks.
         label_names: multi-label only: the names of the K labels.
         progress: optional callable receiving one line per finished condition.
+        on_predictions: optional callable receiving each condition's code and
+            the model's outputs under it (e.g. to check the complete
+            condition's outputs for a collapse without predicting again).
 
     Returns:
         condition -> metrics dict (plus "avg").
@@ -147,6 +151,8 @@ def evaluate_conditions(
         results[condition] = task_metrics(
             predictions, split.labels, kind, label_names=label_names
         )
+        if on_predictions is not None:
+            on_predictions(condition, predictions)
         if progress is not None:
             progress(
                 f"condition {format_condition(condition)}: "
@@ -232,6 +238,7 @@ def evaluate_protocol(
     seed: int = 0,
     label_names: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    on_predictions: Callable[[str, np.ndarray], None] | None = None,
 ) -> dict[str, dict]:
     """The whole protocol for one trained model: conditions and the curve.
 
@@ -245,6 +252,7 @@ def evaluate_protocol(
         seed: seed of every evaluation mask.
         label_names: multi-label only: the names of the K labels.
         progress: optional callable receiving one line per finished point.
+        on_predictions: passed to `evaluate_conditions`.
 
     Returns:
         `{"conditions": {condition: metrics, "avg": ...}, "frame_drop":
@@ -260,6 +268,7 @@ def evaluate_protocol(
             seed=seed,
             label_names=label_names,
             progress=progress,
+            on_predictions=on_predictions,
         )
     if rates:
         results["frame_drop"] = frame_drop_curve(

@@ -13,6 +13,10 @@ seeds. `write_results` writes it as `<stem>.json` and `<stem>.md`:
   weighted F1 of absent/present in percent;
 - Table 3 layout (ablations): one row per variant, the F1 alone;
 - the frame-drop curves of Figures 3-5 as a table (p = 0.0 ... 1.0).
+
+Every table ends with the row of a model that ignores its inputs and predicts
+the training mean (or majority), scored the same way (`mean_baseline`), when
+the document holds one: a collapsed model cannot pass for a trained one.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from keras_umdf.data.multimodal_dataset import IEMOCAP_EMOTIONS
+from keras_umdf.evaluation.mean_baseline import with_baseline_row
 from keras_umdf.evaluation.seed_aggregation import aggregate_seeds
 from keras_umdf.evaluation.task_metrics import TASK_KINDS
 from keras_umdf.evaluation.task_metrics import headline_metrics
@@ -268,6 +273,7 @@ def results_document(
     dataset: Mapping | None = None,
     config: Mapping | None = None,
     label_names: Sequence[str] | None = None,
+    baseline: Mapping | None = None,
 ) -> dict:
     """The record of an evaluation, ready for `write_results`.
 
@@ -280,12 +286,14 @@ def results_document(
         config: the configuration that produced the results (training
             settings, model arguments, ...).
         label_names: multi-label only: the K label names.
+        baseline: the constant prediction's record on the same split
+            (`mean_baseline`), shown as the last row of every table.
 
     Returns:
         A dict with "keras_umdf_results" (the layout version), "created",
-        "environment", "task", "label_names", "dataset", "config", "seeds"
-        and "runs": name -> {"seeds": {seed: results}, "summary": mean and
-        std over seeds (`aggregate_seeds`)}.
+        "environment", "task", "label_names", "dataset", "config", "seeds",
+        "runs": name -> {"seeds": {seed: results}, "summary": mean and
+        std over seeds (`aggregate_seeds`)}, and "baseline" (None without one).
     """
     if kind not in TASK_KINDS:
         raise ValueError(f"kind must be one of {TASK_KINDS}; received kind={kind!r}.")
@@ -315,14 +323,17 @@ def results_document(
         "config": dict(config or {}),
         "seeds": seeds,
         "runs": document_runs,
+        "baseline": dict(baseline) if baseline else None,
     }
 
 
 def results_markdown(document: Mapping) -> str:
     """The Markdown report of a results document: the Table 1/2 layout of every
     run, the Table 3 layout when there are several runs, the frame-drop curves
-    as a table, and the versions."""
+    as a table, and the versions. Each table ends with the constant baseline's
+    row when the document has one, explained under the first table."""
     kind = document["task"]
+    baseline = document.get("baseline")
     names = document.get("label_names") or IEMOCAP_EMOTIONS
     runs = document["runs"]
     dataset = document.get("dataset") or {}
@@ -349,11 +360,12 @@ def results_markdown(document: Mapping) -> str:
     }
     if conditions:
         lines += ["## Inter-modality missingness", ""]
+        rows = with_baseline_row(conditions, baseline)
         if kind == "multi_label":
             lines += [
                 "Table 2 layout: per emotion, the weighted F1 (%) of absent / present.",
                 "",
-                emotion_table(conditions, label_names=names),
+                emotion_table(rows, label_names=names),
             ]
         else:
             metrics = headline_metrics(kind)
@@ -363,8 +375,10 @@ def results_markdown(document: Mapping) -> str:
                 if kind == "regression"
                 else "Accuracy (%) / weighted F1 (%)."
             )
-            lines += [note, "", markdown_table(conditions, metrics=metrics)]
+            lines += [note, "", markdown_table(rows, metrics=metrics)]
         lines.append("")
+        if baseline:
+            lines += [baseline["description"], ""]
         if len(conditions) > 1:
             metric = summary_metric(kind)
             lines += [
@@ -372,7 +386,7 @@ def results_markdown(document: Mapping) -> str:
                 "",
                 f"Table 3 layout: {metric_label(metric)} (%).",
                 "",
-                single_metric_table(conditions, metric),
+                single_metric_table(rows, metric),
                 "",
             ]
     curves = {
@@ -386,9 +400,14 @@ def results_markdown(document: Mapping) -> str:
             "",
             "Frames dropped at rate p, all modalities present (Figures 3-5).",
             "",
-            frame_drop_table(curves, metrics=headline_metrics(kind, label_names=names)),
+            frame_drop_table(
+                with_baseline_row(curves, baseline),
+                metrics=headline_metrics(kind, label_names=names),
+            ),
             "",
         ]
+        if baseline and not conditions:
+            lines += [baseline["description"], ""]
     env = document.get("environment") or {}
     if env:
         lines += [
@@ -490,6 +509,8 @@ def read_results(path) -> dict:
             int(s): protocol_results_from_json(r) for s, r in run["seeds"].items()
         }
         run["summary"] = protocol_results_from_json(run["summary"])
+    if document.get("baseline"):
+        document["baseline"]["metrics"] = _nan(document["baseline"]["metrics"])
     return document
 
 

@@ -14,6 +14,41 @@ from keras_umdf.evaluation.regression_metrics import regression_metrics
 TASK_KINDS = ("regression", "classification", "multi_label")
 """What a model predicts: a sentiment score, one class, or K absent/present flags."""
 
+LOGGED_TASK_METRICS = {
+    "mae": ("min", "regression"),
+    "non0_f1": ("max", "regression"),
+    "weighted_f1": ("max", "classification"),
+    "mean_f1": ("max", "multi_label"),
+}
+"""The task metrics `fit` logs, by name: (direction, task kind).
+
+They are the Keras metrics a training run compiles (`keras_umdf.metrics`):
+"mae" (`SentimentMAE`) and "non0_f1" (`SentimentF1(exclude_zero=True)`, the
+positive/negative F1 of the UMDF tables) for sentiment regression,
+"weighted_f1" (`ClassificationF1`) for single-label classification, "mean_f1"
+(`MultiLabelF1`, the mean over labels of each label's weighted F1) for
+multi-label classification such as IEMOCAP. Validation logs them as
+"val_<name>". The first of a kind is its headline metric (`selection_metric`).
+"""
+
+
+def selection_metric(kind: str) -> tuple[str, str]:
+    """The validation task metric that ranks a task's models, and its direction.
+
+    ("mae", "min") for regression, ("weighted_f1", "max") for classification,
+    ("mean_f1", "max") for multi-label: never the loss, whose distillation
+    terms are not the task. A training run keeps the epoch where "val_<name>"
+    is best (as MulT and MMSA keep the epoch of the best validation score), and
+    a hyperparameter search optimises the same metric by default.
+
+    Raises:
+        ValueError: an unknown kind.
+    """
+    for name, (direction, metric_kind) in LOGGED_TASK_METRICS.items():
+        if metric_kind == kind:
+            return name, direction
+    raise ValueError(f"kind must be one of {TASK_KINDS}; received kind={kind!r}.")
+
 
 def task_kind(model_or_data) -> str:
     """The task kind of a `UMDF` model or a `MultimodalDataset`.

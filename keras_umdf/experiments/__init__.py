@@ -1,6 +1,8 @@
 """What the command line runs, callable from Python: resumable training runs, the
 paper's reproduction (seeds x variants x protocol) and the demo."""
 
+from keras_umdf.experiments.best_epoch import BestEpochCheckpoint
+from keras_umdf.experiments.best_epoch import KeptEpoch
 from keras_umdf.experiments.demo import run_demo
 from keras_umdf.experiments.history_file import HistoryFile
 from keras_umdf.experiments.model_file import load_umdf_model

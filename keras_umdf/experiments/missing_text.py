@@ -4,7 +4,8 @@
 split with the same settings, tests each under the paper's seven modality
 conditions and the "text_missing" condition (audio, vision and the pseudo text
 when the data has one; the real text removed), and reports mean ± std over the
-seeds with, per condition, which model wins by MAE and by Non0 F1. SDUMC
+seeds with, per condition, which model wins by MAE and by Non0 F1, and the
+row of predicting the training mean (`mean_baseline`) for scale. SDUMC
 predicts under every condition: it routes each clip to its full flow when the
 text is present and to its imagined-text flow when it is not.
 
@@ -27,6 +28,9 @@ from collections.abc import Sequence
 
 import keras
 
+from keras_umdf.evaluation.collapse import check_model_for_collapse
+from keras_umdf.evaluation.mean_baseline import mean_baseline
+from keras_umdf.evaluation.mean_baseline import with_baseline_row
 from keras_umdf.evaluation.protocol import evaluate_conditions
 from keras_umdf.evaluation.report import environment_info
 from keras_umdf.evaluation.report import format_condition
@@ -40,6 +44,7 @@ from keras_umdf.experiments.run_directory import RunDirectory
 from keras_umdf.experiments.training_run import default_settings
 from keras_umdf.experiments.training_run import task_keras_metrics
 from keras_umdf.experiments.training_run import train_model
+from keras_umdf.experiments.training_run import training_split
 from keras_umdf.modalities import ALL_STREAMS
 from keras_umdf.modalities import CONDITIONS
 from keras_umdf.modalities import PSEUDO_TEXT
@@ -174,6 +179,9 @@ def compare_missing_text(
     if run.prepare(config, overwrite=overwrite) == "resume":
         say(f"{run.path}: resuming the comparison")
     test_split = data[split]
+    baseline = mean_baseline(
+        training_split(data, train_samples).labels, test_split.labels, "regression"
+    )
     units = [(name, seed) for name in models for seed in seeds]
     results = {name: {} for name in models}
     for number, (name, seed) in enumerate(units, start=1):
@@ -196,6 +204,7 @@ def compare_missing_text(
                 reuse_finished=True,
                 tensorboard=False,
                 validate=False,
+                select_epoch="last",
                 verbose=verbose,
                 data_config=config["data"],
                 progress=say,
@@ -203,6 +212,7 @@ def compare_missing_text(
         else:
             model = _train_sdumc(data, unit_dir, settings, seed, train_samples, verbose)
         say(f"{label}: evaluating on {split}")
+        complete = {}
         unit_results = evaluate_conditions(
             model,
             test_split,
@@ -210,6 +220,19 @@ def compare_missing_text(
             batch_size=eval_batch_size,
             seed=seed,
             progress=lambda line, label=label: say(f"{label}: {line}"),
+            on_predictions=lambda condition, outputs, complete=complete: (
+                complete.setdefault(condition, outputs)
+            ),
+        )
+        check_model_for_collapse(
+            model,
+            test_split,
+            baseline["metrics"],
+            predictions=complete.get(CONDITIONS[-1]),
+            split_name=split,
+            subject=f"{name} (seed {seed})",
+            batch_size=eval_batch_size,
+            seed=seed,
         )
         write_text_atomically(unit_file, json.dumps(json_ready(unit_results), indent=1))
         results[name][seed] = unit_results
@@ -221,6 +244,7 @@ def compare_missing_text(
             "num_samples": test_split.num_samples,
         },
         config=config,
+        baseline=baseline,
     )
     json_path, md_path = run.file("results.json"), run.file("results.md")
     write_text_atomically(json_path, json.dumps(json_ready(document), indent=1) + "\n")
@@ -235,6 +259,7 @@ def comparison_document(
     *,
     dataset: Mapping | None = None,
     config: Mapping | None = None,
+    baseline: Mapping | None = None,
 ) -> dict:
     """The JSON-ready record of a comparison.
 
@@ -243,10 +268,12 @@ def comparison_document(
             `evaluate_conditions` returns them).
         dataset: name, split and size of the test data.
         config: the comparison's configuration.
+        baseline: predicting the training mean on the test split
+            (`mean_baseline`), shown as the table's last row.
 
     Returns:
         `{"models": {name: {"seeds": ..., "summary": ...}}, "winners":
-        {condition: {metric: name or "tie"}}, ...}`.
+        {condition: {metric: name or "tie"}}, "baseline": ..., ...}`.
     """
     summaries = {
         name: aggregate_seeds([per_seed[s] for s in sorted(per_seed)])
@@ -267,6 +294,7 @@ def comparison_document(
             for name, per_seed in results.items()
         },
         "winners": winners(summaries),
+        "baseline": dict(baseline) if baseline else None,
     }
 
 
@@ -297,8 +325,9 @@ def winners(summaries: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict:
 def comparison_markdown(document: Mapping) -> str:
     """The comparison as Markdown: one table (rows the models, columns the
     seven conditions, Avg. of the six incomplete ones, {l,a,v} and
-    text_missing; cells MAE / F1, mean ± std over seeds) and one line per
-    condition saying which model wins by MAE and by F1."""
+    text_missing; cells MAE / F1, mean ± std over seeds; the last row
+    predicting the training mean) and one line per condition saying which
+    model wins by MAE and by F1."""
     dataset = document.get("dataset") or {}
     config = document.get("config") or {}
     settings = config.get("settings") or {}
@@ -319,8 +348,15 @@ def comparison_markdown(document: Mapping) -> str:
         "Avg. is the mean of the six incomplete conditions; text_missing keeps "
         "audio, vision and the pseudo text.",
         "",
-        markdown_table(summaries, metrics=tuple(COMPARED_METRICS)),
+        markdown_table(
+            with_baseline_row(summaries, document.get("baseline")),
+            metrics=tuple(COMPARED_METRICS),
+        ),
         "",
+    ]
+    if document.get("baseline"):
+        lines += [document["baseline"]["description"], ""]
+    lines += [
         "## Which wins",
         "",
     ]

@@ -7,11 +7,16 @@ where its training stopped. When every unit is done it writes:
 
 - `results.json` / `results.md`: Table 1 (or Table 2 for IEMOCAP) for every
   variant, Table 3 (the ablations' F1), the frame-drop curves, mean ± std over
-  the seeds (`keras_umdf.evaluation.report`);
+  the seeds (`keras_umdf.evaluation.report`), each table ending with the row
+  of predicting the training mean (`mean_baseline`);
 - `figures/frame_drop.png` (Figures 3-4: the full model against plain
   training), `figures/ablation_frame_drop.png` (Figure 5: every variant) and
   `figures/tsne.png` (Figure 6: the full model's joint representations under
   {l} at p = 0.5), when matplotlib is installed.
+
+Each unit keeps the epoch with the best validation task metric (`train_model`'s
+`select_epoch`), and a unit whose complete-condition test predictions look
+collapsed gets a `ModelCollapseWarning`.
 
 Directory layout: `run.json`, `runs/<variant>/seed-<s>/` (a `train_model` run
 plus `evaluation.json`), the results and `figures/`.
@@ -26,9 +31,11 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
+from keras_umdf.evaluation.collapse import check_model_for_collapse
 from keras_umdf.evaluation.joint_representations import TSNE_CONDITION
 from keras_umdf.evaluation.joint_representations import TSNE_DROP_RATE
 from keras_umdf.evaluation.joint_representations import joint_representations
+from keras_umdf.evaluation.mean_baseline import mean_baseline
 from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
 from keras_umdf.evaluation.protocol import evaluate_protocol
 from keras_umdf.evaluation.report import json_ready
@@ -38,9 +45,12 @@ from keras_umdf.evaluation.report import write_results
 from keras_umdf.evaluation.report import write_text_atomically
 from keras_umdf.evaluation.task_metrics import headline_metrics
 from keras_umdf.evaluation.task_metrics import task_kind
+from keras_umdf.experiments.best_epoch import check_select_epoch
 from keras_umdf.experiments.run_directory import RunDirectory
+from keras_umdf.experiments.training_run import RECORDED_DEFAULTS
 from keras_umdf.experiments.training_run import default_settings
 from keras_umdf.experiments.training_run import train_model
+from keras_umdf.experiments.training_run import training_split
 from keras_umdf.experiments.variants import VARIANT_NAMES
 from keras_umdf.experiments.variants import variant_arguments
 from keras_umdf.experiments.variants import variant_slug
@@ -67,6 +77,7 @@ def reproduce(
     split: str = "test",
     eval_batch_size: int = 128,
     train_samples: int = 0,
+    select_epoch: str = "best",
     overwrite: bool = False,
     figures: bool = True,
     validate: bool = True,
@@ -94,6 +105,9 @@ def reproduce(
         split: the split to test on.
         eval_batch_size: evaluation batch size.
         train_samples: train on the first N clips (0: all).
+        select_epoch: which epoch each unit keeps: "best" (by the validation
+            task metric; the last without validation) or "last" (see
+            `train_model`).
         overwrite: replace an earlier reproduction in `directory`.
         figures: draw the PNG figures (needs matplotlib; skipped with a note
             when it is missing).
@@ -123,6 +137,7 @@ def reproduce(
     for name in variants:
         variant_arguments(name)
     shared_arguments = _checked_model_arguments(model_arguments)
+    select_epoch = check_select_epoch(select_epoch)
     kind = task_kind(data)
     label_names = data.label_names if kind == "multi_label" else None
     config = {
@@ -136,16 +151,25 @@ def reproduce(
         "split": split,
         "train_samples": int(train_samples),
         "distribute": distribute or "none",
+        "select_epoch": select_epoch,
     }
     if shared_arguments:
         # Only when given, so that reproductions started before this key existed
         # still resume.
         config["model_arguments"] = shared_arguments
     run = RunDirectory(directory, "reproduce")
-    status = run.prepare(config, overwrite=overwrite)
+    status = run.prepare(
+        config, overwrite=overwrite, recorded_defaults=RECORDED_DEFAULTS
+    )
     if status == "resume":
         say(f"{run.path}: resuming the reproduction")
     test_split = data[split]
+    baseline = mean_baseline(
+        training_split(data, train_samples).labels,
+        test_split.labels,
+        kind,
+        label_names=label_names,
+    )
     units = [(v, s) for v in variants for s in seeds]
     results = {name: {} for name in variants}
     tsne_model = None
@@ -168,12 +192,14 @@ def reproduce(
             train_samples=train_samples,
             reuse_finished=True,
             validate=validate,
+            select_epoch=select_epoch,
             verbose=verbose,
             distribute=distribute,
             data_config=config["data"],
             progress=say,
         )
         say(f"{label}: evaluating on {split}")
+        complete = {}
         unit_results = evaluate_protocol(
             trained.model,
             test_split,
@@ -184,6 +210,20 @@ def reproduce(
             seed=seed,
             label_names=label_names,
             progress=lambda line, label=label: say(f"{label}: {line}"),
+            on_predictions=lambda condition, outputs, complete=complete: (
+                complete.setdefault(condition, outputs)
+            ),
+        )
+        check_model_for_collapse(
+            trained.model,
+            test_split,
+            baseline["metrics"],
+            predictions=complete.get(CONDITIONS[-1]),
+            split_name=split,
+            subject=f"{name} (seed {seed})",
+            batch_size=eval_batch_size,
+            seed=seed,
+            label_names=label_names,
         )
         write_text_atomically(unit_file, json.dumps(json_ready(unit_results), indent=1))
         results[name][seed] = unit_results
@@ -199,6 +239,7 @@ def reproduce(
         },
         config=config,
         label_names=label_names,
+        baseline=baseline,
     )
     paths = write_results(document, run.path, overwrite=True)
     say(f"wrote {paths[0]} and {paths[1]}")

@@ -93,7 +93,12 @@ class RunDirectory:
         return record
 
     def prepare(
-        self, config: Mapping, *, overwrite: bool = False, reuse_finished: bool = False
+        self,
+        config: Mapping,
+        *,
+        overwrite: bool = False,
+        reuse_finished: bool = False,
+        recorded_defaults: Mapping | None = None,
     ) -> str:
         """Creates, resumes or refuses the directory for a run of `config`.
 
@@ -105,6 +110,10 @@ class RunDirectory:
             reuse_finished: return "finished" for a finished run of the same
                 configuration instead of refusing it (used by `reproduce`,
                 whose finished units are kept).
+            recorded_defaults: top-level configuration keys added after runs
+                were recorded without them, with the value such a run had
+                (e.g. `{"select_epoch": "last"}`): a record that lacks the key
+                compares as if it held that value.
 
         Returns:
             "new", "resume" or "finished".
@@ -130,7 +139,8 @@ class RunDirectory:
                     f"not a {self.kind!r} run; choose another output directory or "
                     "pass --overwrite."
                 )
-            differences = _differences(record["config"], config)
+            recorded = {**_jsonable(recorded_defaults or {}), **record["config"]}
+            differences = _differences(recorded, config)
             if status == "running":
                 if differences:
                     raise ValueError(

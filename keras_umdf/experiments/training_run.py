@@ -9,14 +9,23 @@
    the random states of its last finished epoch (`restore_training_state`);
 3. `make_dataset(training=True, first_epoch=k)` draws two masked views per clip,
    epoch k's draws for the k-th epoch whether or not the run was interrupted;
-4. `fit` runs with a NaN guard, the epoch history on disk, the per-epoch training
-   state and `checkpoint.keras`, and a TensorBoard log;
-5. `model.keras` is written and the run marked finished.
+4. `fit` runs with a NaN guard, the epoch history on disk, the weights of the
+   best epoch so far by the validation task metric (`BestEpochCheckpoint`),
+   the per-epoch training state and `checkpoint.keras`, and a TensorBoard log;
+5. the best epoch's weights are restored (`select_epoch="best"`, as MulT and
+   MMSA test the epoch of the best validation score; "last" keeps the last
+   epoch), `model.keras` is written and the run marked finished, with the kept
+   epoch in `run.json`;
+6. the kept model's validation predictions are checked for a collapse (nearly
+   constant, or no better than predicting the training mean): a
+   `ModelCollapseWarning` says so.
 
-The directory then holds: `run.json` (configuration, status, versions),
-`model.keras`, `history.json` / `history.csv`, `logs/` (TensorBoard). While it
-runs it also holds `checkpoint.keras` (the model of the last finished epoch) and
-`training_state/` (what a resume needs); both go when the run finishes.
+The directory then holds: `run.json` (configuration, status, versions, the
+kept epoch), `model.keras`, `history.json` / `history.csv`, `logs/`
+(TensorBoard). While it runs it also holds `checkpoint.keras` (the model of the
+last finished epoch) and `training_state/` (what a resume needs, the best
+epoch's weights in `training_state/best/` among it); both go when the run
+finishes, since `model.keras` then holds the kept epoch.
 """
 
 from __future__ import annotations
@@ -34,8 +43,14 @@ from collections.abc import Sequence
 import keras
 
 from keras_umdf.argument_validation import check_int
+from keras_umdf.evaluation.collapse import check_model_for_collapse
+from keras_umdf.evaluation.mean_baseline import mean_baseline
 from keras_umdf.evaluation.report import environment_info
+from keras_umdf.evaluation.task_metrics import selection_metric
 from keras_umdf.evaluation.task_metrics import task_kind
+from keras_umdf.experiments.best_epoch import BestEpochCheckpoint
+from keras_umdf.experiments.best_epoch import KeptEpoch
+from keras_umdf.experiments.best_epoch import check_select_epoch
 from keras_umdf.experiments.history_file import HistoryFile
 from keras_umdf.experiments.history_file import read_history
 from keras_umdf.experiments.model_file import load_umdf_model
@@ -45,6 +60,7 @@ from keras_umdf.experiments.run_directory import FINISHED
 from keras_umdf.experiments.run_directory import RunDirectory
 from keras_umdf.experiments.training_state import TrainingStateCheckpoint
 from keras_umdf.experiments.training_state import restore_training_state
+from keras_umdf.experiments.training_state import saved_extra_state
 from keras_umdf.presets import infer_preset_name
 from keras_umdf.presets import paper_preset
 
@@ -64,6 +80,10 @@ ONLY_F_Y_WITHOUT_GRADIENTS = (
 """Keras's warning when the logits layer f_y alone gets no gradient: expected
 without the logits distillation (`lambda_logits=0`), so `train_model` hides it."""
 
+RECORDED_DEFAULTS = {"select_epoch": "last"}
+"""Configuration keys that runs recorded before they existed lack, with the
+value those runs had: they kept the last epoch."""
+
 
 @dataclasses.dataclass
 class TrainingResult:
@@ -77,6 +97,9 @@ class TrainingResult:
             run, k when resuming after k epochs, all of them when the run had
             finished).
         status: "new", "resume" or "finished" (nothing trained).
+        kept_epoch: which epoch's weights `model` holds and why (`KeptEpoch`:
+            the 1-based epoch, the rule, the metric and its value); None for a
+            finished run recorded without it.
     """
 
     model: keras.Model
@@ -84,6 +107,7 @@ class TrainingResult:
     history: list
     initial_epoch: int
     status: str
+    kept_epoch: KeptEpoch | None = None
 
 
 def default_settings(data) -> dict:
@@ -92,12 +116,20 @@ def default_settings(data) -> dict:
     return {"preset": preset.name, **{k: getattr(preset, k) for k in SETTING_KEYS}}
 
 
-def build_model(data, settings: Mapping, model_arguments: Mapping | None = None):
+def build_model(
+    data,
+    settings: Mapping,
+    model_arguments: Mapping | None = None,
+    train_split=None,
+):
     """A compiled `UMDF` for `data` with the run's settings.
 
-    Adam with the settings' learning rate; the task's Keras metrics in the
-    `fit` logs: MAE and Non0 F1 (regression), weighted F1 (classification),
-    mean per-label F1 (multi-label).
+    The input normalisation is on (`normalize_inputs=True`, unless
+    `model_arguments` turn it off), fitted on `train_split` (default
+    `data["train"]`): the clips the run trains on. Adam with the settings'
+    learning rate; the task's Keras metrics in the `fit` logs: MAE and Non0
+    F1 (regression), weighted F1 (classification), mean per-label F1
+    (multi-label).
     """
     import keras_umdf
 
@@ -105,9 +137,18 @@ def build_model(data, settings: Mapping, model_arguments: Mapping | None = None)
         "num_heads": settings["num_heads"],
         "hidden_dim": settings["hidden_dim"],
         "num_layers": settings["num_layers"],
+        "normalize_inputs": True,
         **dict(model_arguments or {}),
     }
     model = keras_umdf.UMDF.for_dataset(data, **arguments)
+    if (
+        model.normalize_inputs
+        and train_split is not None
+        and train_split is not data["train"]
+    ):
+        # `for_dataset` fitted the whole training split; a run on a subset
+        # fits the clips it trains on.
+        model.adapt(train_split)
     model.compile(
         optimizer=keras.optimizers.Adam(settings["learning_rate"]),
         metrics=task_keras_metrics(data),
@@ -125,6 +166,15 @@ def task_keras_metrics(data) -> list:
     if kind == "classification":
         return [metrics.ClassificationF1(data.num_classes)]
     return [metrics.MultiLabelF1(data.num_classes)]
+
+
+def training_split(data, train_samples: int = 0):
+    """The training clips a run uses: the first `train_samples` of
+    `data["train"]` (0: all of them)."""
+    split = data["train"]
+    if train_samples:
+        split = split.subset(range(min(train_samples, split.num_samples)))
+    return split
 
 
 def training_batches(split, *, batch_size: int, seed: int, first_epoch: int, **kwargs):
@@ -169,6 +219,7 @@ def train_model(
     distribute: str | None = None,
     tensorboard: bool = True,
     validate: bool = True,
+    select_epoch: str = "best",
     data_config: Mapping | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     progress: Callable[[str], None] | None = print,
@@ -193,6 +244,12 @@ def train_model(
             "data_parallel" (`keras_umdf.distribution.distribution_scope`).
         tensorboard: write a TensorBoard log to `logs/` (needs TensorFlow).
         validate: report validation metrics on `data["valid"]` every epoch.
+        select_epoch: "best" keeps the weights of the epoch with the best
+            validation task metric (`selection_metric`: val_mae for
+            regression, val_weighted_f1 for classification, val_mean_f1 for
+            multi-label); without a validation split it keeps the last epoch
+            and says so. "last" keeps the last epoch. Recorded in the
+            configuration, so a resume must use the same value.
         data_config: how the data was named (e.g. the command line's
             --dataset), recorded in the configuration; default the dataset's
             name and shapes.
@@ -205,7 +262,8 @@ def train_model(
 
     Raises:
         FileExistsError, ValueError: the directory cannot be used (see
-            `RunDirectory.prepare`).
+            `RunDirectory.prepare`); ValueError: `select_epoch` is neither
+            "best" nor "last".
         TrainingDiverged: the loss became NaN or inf; the run is marked failed
             and its last good checkpoint kept.
 
@@ -224,12 +282,9 @@ def train_model(
     if missing:
         raise ValueError(f"settings lack {missing}; received {dict(settings)}.")
     train_samples = check_int("train_samples (0: all)", train_samples, minimum=0)
+    select_epoch = check_select_epoch(select_epoch)
     distribute = None if distribute in (None, "none") else distribute
-    train_split = data["train"]
-    if train_samples:
-        train_split = train_split.subset(
-            range(min(train_samples, train_split.num_samples))
-        )
+    train_split = training_split(data, train_samples)
     config = {
         "data": dict(data_config or _describe_data(data)),
         "train_samples": train_split.num_samples,
@@ -237,15 +292,22 @@ def train_model(
         "seed": int(seed),
         "model_arguments": dict(model_arguments or {}),
         "distribute": distribute or "none",
+        "select_epoch": select_epoch,
     }
     run = RunDirectory(directory, "train")
-    status = run.prepare(config, overwrite=overwrite, reuse_finished=reuse_finished)
+    status = run.prepare(
+        config,
+        overwrite=overwrite,
+        reuse_finished=reuse_finished,
+        recorded_defaults=RECORDED_DEFAULTS,
+    )
     history_path = run.file("history.json")
     if status == FINISHED:
         model = load_umdf_model(run.file("model.keras"))
         history = read_history(history_path)
+        kept = KeptEpoch.from_dict((run.read() or {}).get("kept_epoch"))
         say(f"{run.path}: finished run found, not trained again")
-        return TrainingResult(model, run.path, history, len(history), status)
+        return TrainingResult(model, run.path, history, len(history), status, kept)
     run.update(environment=environment_info())
 
     keras.utils.set_random_seed(seed)
@@ -257,8 +319,10 @@ def train_model(
     state_dir = run.file("training_state")
     checkpoint = run.file("checkpoint.keras")
     epochs = int(settings["epochs"])
+    kind = task_kind(data)
+    label_names = data.label_names if kind == "multi_label" else None
     with scope:
-        model = build_model(data, settings, model_arguments)
+        model = build_model(data, settings, model_arguments, train_split)
         first_epoch = restore_training_state(model, state_dir)
         if first_epoch:
             say(
@@ -285,10 +349,27 @@ def train_model(
             valid = evaluation_batches(
                 data["valid"], batch_size=settings["batch_size"], seed=seed
             )
+        best, note = None, None
+        if select_epoch == "best" and valid is None:
+            note = "no validation split, so the last epoch is kept"
+            say(f"{run.path}: {note} (select_epoch 'best' needs one)")
+        elif select_epoch == "best":
+            metric, mode = selection_metric(kind)
+            best = BestEpochCheckpoint(
+                os.path.join(state_dir, "best"), monitor=f"val_{metric}", mode=mode
+            )
+            best.restore_state(saved_extra_state(state_dir).get("best_epoch"))
         fit_callbacks = [
             NaNGuard(checkpoint),
             HistoryFile(history_path, initial_epoch=first_epoch),
-            TrainingStateCheckpoint(state_dir, checkpoint, resume=first_epoch > 0),
+            # Before the training state, which saves the best epoch so far.
+            *([best] if best else []),
+            TrainingStateCheckpoint(
+                state_dir,
+                checkpoint,
+                resume=first_epoch > 0,
+                extra_state=(lambda: {"best_epoch": best.state()}) if best else None,
+            ),
             *callbacks,
         ]
         if tensorboard:
@@ -314,23 +395,57 @@ def train_model(
         except TrainingDiverged as error:
             run.mark_failed(str(error))
             raise
+        kept = _kept_epoch(best, epochs, note)
+        if kept.rule == "best" and kept.epoch != epochs:
+            best.restore_best_weights(model)
+        if kept.note and best is not None:
+            say(f"{run.path}: {kept.note}")
     elapsed = time.perf_counter() - start
     model_path = run.file("model.keras")
     temporary = run.file("model.tmp.keras")
     model.save(temporary)
     os.replace(temporary, model_path)
     history = read_history(history_path)
-    run.mark_finished(epochs_trained=len(history))
+    run.mark_finished(epochs_trained=len(history), kept_epoch=kept.to_dict())
     shutil.rmtree(state_dir, ignore_errors=True)
     if os.path.exists(checkpoint):
         os.remove(checkpoint)
     say(
         f"{run.path}: trained epochs {first_epoch + 1}-{epochs} in {elapsed:.0f} s; "
-        f"saved {model_path}"
+        f"{kept.describe()}; saved {model_path}"
         if first_epoch < epochs
-        else f"{run.path}: all {epochs} epochs were done; saved {model_path}"
+        else f"{run.path}: all {epochs} epochs were done; {kept.describe()}; "
+        f"saved {model_path}"
     )
-    return TrainingResult(model, run.path, history, first_epoch, status)
+    if valid is not None:
+        baseline = mean_baseline(
+            train_split.labels, data["valid"].labels, kind, label_names=label_names
+        )
+        message = check_model_for_collapse(
+            model,
+            data["valid"],
+            baseline["metrics"],
+            split_name="validation",
+            subject=f"the model of {run.path}",
+            batch_size=settings["batch_size"],
+            seed=seed,
+            label_names=label_names,
+        )
+        if message:
+            run.update(collapse_warning=message)
+    return TrainingResult(model, run.path, history, first_epoch, status, kept)
+
+
+def _kept_epoch(best: BestEpochCheckpoint | None, epochs: int, note) -> KeptEpoch:
+    """The epoch a run keeps: the best one `best` saw, else the last."""
+    if best is not None and best.best_epoch:
+        return KeptEpoch(best.best_epoch, epochs, "best", best.monitor, best.best_value)
+    if best is not None:
+        note = (
+            f"{best.monitor} was never logged as a finite number, so the last "
+            "epoch is kept"
+        )
+    return KeptEpoch(epochs, epochs, "last", note=note)
 
 
 def _describe_data(data) -> dict:

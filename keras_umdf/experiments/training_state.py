@@ -8,7 +8,10 @@ exact resume needs more, and this module saves it after every epoch:
   `save_weights` leaves out, and on the PyTorch backend torch's global random
   state, which Keras' unseeded dropout draws from there;
 - the number of finished epochs, from which the data pipeline re-derives the
-  next epoch's shuffle and masks (`make_dataset(first_epoch=...)`).
+  next epoch's shuffle and masks (`make_dataset(first_epoch=...)`);
+- what other callbacks need to go on as they were (`extra`, e.g. the best
+  epoch so far of `BestEpochCheckpoint`), in `latest.json` itself, so that it
+  is committed with the epoch it belongs to.
 
 Each epoch's state goes to a fresh folder and only then does `latest.json` (one
 atomic rename) point at it, so a run killed at any moment finds a complete state.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
+from collections.abc import Mapping
 
 import keras
 import numpy as np
@@ -42,13 +47,17 @@ def _torch_rng():
     return torch.random
 
 
-def save_training_state(model, directory: str, epochs_done: int) -> None:
+def save_training_state(
+    model, directory: str, epochs_done: int, extra: Mapping | None = None
+) -> None:
     """Saves the state after `epochs_done` finished epochs into `directory`.
 
     Args:
         model: the compiled model being trained.
         directory: the state folder (created if missing).
         epochs_done: how many epochs have finished.
+        extra: JSON-serialisable state of other callbacks at this epoch, read
+            back by `saved_extra_state`.
     """
     os.makedirs(directory, exist_ok=True)
     name = f"epoch-{epochs_done}"
@@ -68,7 +77,10 @@ def save_training_state(model, directory: str, epochs_done: int) -> None:
     pointer = os.path.join(directory, LATEST)
     temporary = f"{pointer}.tmp-{os.getpid()}"
     with open(temporary, "w") as file:
-        json.dump({"epochs_done": int(epochs_done), "folder": name}, file)
+        json.dump(
+            {"epochs_done": int(epochs_done), "folder": name, "extra": extra or {}},
+            file,
+        )
     os.replace(temporary, pointer)
     for entry in os.listdir(directory):
         if entry.startswith("epoch-") and entry != name:
@@ -82,6 +94,15 @@ def saved_epochs(directory: str) -> int:
         return 0
     with open(pointer) as file:
         return int(json.load(file)["epochs_done"])
+
+
+def saved_extra_state(directory: str) -> dict:
+    """The `extra` state saved with the last finished epoch ({} if none)."""
+    pointer = os.path.join(directory, LATEST)
+    if not os.path.exists(pointer):
+        return {}
+    with open(pointer) as file:
+        return dict(json.load(file).get("extra") or {})
 
 
 def restore_training_state(model, directory: str) -> int:
@@ -153,6 +174,9 @@ class TrainingStateCheckpoint(keras.callbacks.Callback):
             None for none.
         resume: restore the saved random states when training begins (with
             `restore_training_state` called before `fit`).
+        extra_state: called after every epoch; what it returns is saved with
+            the epoch (`save_training_state(..., extra=...)`). Callbacks whose
+            state it reads must come before this one in `fit`'s list.
 
     Example:
 
@@ -165,12 +189,17 @@ class TrainingStateCheckpoint(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, directory: str, checkpoint: str | None = None, resume: bool = False
+        self,
+        directory: str,
+        checkpoint: str | None = None,
+        resume: bool = False,
+        extra_state: Callable[[], Mapping] | None = None,
     ):
         super().__init__()
         self.directory = directory
         self.checkpoint = checkpoint
         self.resume = resume
+        self.extra_state = extra_state
 
     def on_train_begin(self, logs=None):
         # After `fit`'s set-up (a symbolic build may draw random numbers), so
@@ -185,4 +214,5 @@ class TrainingStateCheckpoint(keras.callbacks.Callback):
             temporary = self.checkpoint[: -len(".keras")] + ".tmp.keras"
             self.model.save(temporary)
             os.replace(temporary, self.checkpoint)
-        save_training_state(self.model, self.directory, epoch + 1)
+        extra = self.extra_state() if self.extra_state else None
+        save_training_state(self.model, self.directory, epoch + 1, extra=extra)

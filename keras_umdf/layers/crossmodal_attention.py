@@ -55,7 +55,7 @@ class CrossmodalAttention(keras.layers.Layer):
             `LN(target)` (the residual path), with finite values and gradients.
             Taken from the source's Keras mask when not given. Without a mask
             every frame is attended to, as in the paper, where missing frames
-            are zero vectors (PAPER-NOTES decision 5 offers both).
+            are zero vectors (design decision 5, docs/design-decisions.md offers both).
         training: whether dropout is active.
 
     Returns:

@@ -26,7 +26,7 @@ class DynamicFeatureIntegration(keras.layers.Layer):
        the two streams concatenated on the feature axis;
     3. integration (Eq. 11): `H_e = mu * H~_a + (1 - mu) * H~_b`.
 
-    Assumed (PAPER-NOTES decision 1): the paper says "matrix multiplication of M_k
+    Assumed (design decision 1, docs/design-decisions.md): the paper says "matrix multiplication of M_k
     with H_k". With `M_k` of shape (T, 1) that product, `M_k^T H_k`, is one pooled
     (1, D) vector: the sequence would be gone, yet Eq. 10 convolves over frames, a
     transformer encoder follows and the prediction reads "the last element". So

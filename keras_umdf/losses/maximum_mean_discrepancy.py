@@ -20,7 +20,7 @@ def maximum_mean_discrepancy(x, y, kernel_num: int = 5, kernel_mul: float = 2.0)
     between the mean embeddings of the two batches, estimated from the samples as
     in Eq. 2 (the plug-in V-statistic `mean K_xx + mean K_yy - 2 mean K_xy`).
 
-    Kernel (assumed; PAPER-NOTES decision 2): the sum of `kernel_num` Gaussian
+    Kernel (assumed; design decision 2, docs/design-decisions.md): the sum of `kernel_num` Gaussian
     kernels `exp(-||u - v||^2 / s_i)` with bandwidths `s_i = base * kernel_mul**i`
     for `i` in `-(kernel_num // 2) .. kernel_num // 2` (-2..2 by default), where
     `base` is the mean squared distance between distinct points of the joint batch

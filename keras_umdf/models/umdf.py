@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 from keras import ops
@@ -10,6 +12,7 @@ from keras_umdf.api_export import keras_umdf_export
 from keras_umdf.argument_validation import check_int
 from keras_umdf.distribution import scale_loss_for_replicas
 from keras_umdf.layers import DynamicFeatureIntegration
+from keras_umdf.layers import FeatureNormalization
 from keras_umdf.layers import ModalityImagination
 from keras_umdf.layers import ModalityProjection
 from keras_umdf.layers import MultiGrainedCrossmodalInteraction
@@ -25,6 +28,10 @@ from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
 from keras_umdf.models.compiling import prepare_optimizer
+from keras_umdf.models.readout import READOUTS
+from keras_umdf.models.readout import frame_presence
+from keras_umdf.models.readout import gather_frames
+from keras_umdf.models.readout import readout_index
 from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASKS = ("regression", "classification")
@@ -100,8 +107,10 @@ class UMDF(keras.Model):
       float array (batch, T_m, d_m) per modality of `modality_dims`, keyed
       "text", "audio", "vision"; missing modalities and frames are zero vectors.
       Optional "<modality>_mask" entries (batch, T_m), 1 where a frame is present,
-      are used when `mask_mode="masked"` (and by `imagine_missing`) and ignored
-      otherwise. A "pseudo_text" entry (and "pseudo_text_mask"), SDUMC's extra
+      mark frames absent for the readout, the input normalisation and
+      `mask_mode="masked"` (there a frame is present where its mask is 1 and a
+      feature is nonzero, so zero padding is never read) and for
+      `imagine_missing`. A "pseudo_text" entry (and "pseudo_text_mask"), SDUMC's extra
       stream, is accepted and ignored: UMDF has no pseudo-text input, so under
       the "text_missing" condition it sees audio and vision. As in the paper,
       one view is copied into both streams (at inference the shared encoder runs
@@ -130,13 +139,13 @@ class UMDF(keras.Model):
         num_heads: attention heads in MCIM (paper: 10 MOSI/IEMOCAP, 8 MOSEI).
         num_layers: number of stacked MCIM layers D (paper: 4).
         encoder_heads: heads of the two transformer encoders; default
-            `num_heads` (assumed; PAPER-NOTES decision 7).
+            `num_heads` (assumed; design decision 7, docs/design-decisions.md).
         encoder_layers: depth of each transformer encoder (assumed: 1).
         intermediate_dim: FFN width; default 4 * hidden_dim in MCIM and
             4 * (joint width) in the encoders (assumed).
         dropout: dropout in attention and FFNs (assumed: 0.1; the paper is silent).
         lambda_fea: weight lambda_1 of the feature distillation (assumed 1.0;
-            PAPER-NOTES decision 3). Saved with the model.
+            design decision 3, docs/design-decisions.md). Saved with the model.
         lambda_logits: weight lambda_2 of the logits distillation (assumed 1.0).
         distillation_warmup: training steps over which the distillation
             weights rise linearly from 0 to `lambda_fea` / `lambda_logits`
@@ -164,10 +173,12 @@ class UMDF(keras.Model):
             crossmodal attention in MCIM replaced by self-attention).
         fusion: "dynamic" (DFIM, paper) or "concat" (Table 3 ablation).
         mask_mode: "zero_fill" (paper: attend over zero vectors) or "masked"
-            (attention ignores frames whose mask is 0; PAPER-NOTES decision 5).
+            (attention ignores absent frames: those whose mask is 0 and the
+            all-zero ones, such as padding; design decision 5,
+            docs/design-decisions.md).
         joint_length: sequence length of the joint representation when the
-            modalities have different lengths (unaligned data; PAPER-NOTES
-            decision 6): each modality is linearly resampled to it. Default:
+            modalities have different lengths (unaligned data; design
+            decision 6 (docs/design-decisions.md)): each modality is linearly resampled to it. Default:
             the text length. Aligned data is used as is.
         mmd_kernel_num: number of Gaussian kernels in the MMD (decision 2).
         mmd_kernel_mul: bandwidth ratio between neighbouring kernels.
@@ -181,6 +192,18 @@ class UMDF(keras.Model):
             the paper's zero-filling).
         lambda_mia: weight of the MIA reconstruction loss; only with
             `imagine_missing=True` (default then 0.1, SDUMC's weight).
+        normalize_inputs: standardise each modality per dimension before its
+            projection (a `FeatureNormalization` layer per modality, fitted with
+            `adapt` on the training split's present frames; absent frames stay
+            zero). The statistics are saved with the model. Default False (the
+            paper's network); `for_dataset(data, normalize_inputs=True)` fits
+            them on `data["train"]`, and the commands turn it on (design
+            decision 11, docs/design-decisions.md).
+        readout: where the joint representation of a clip is read for `h_a`,
+            `h_b` and the prediction: "last_present" (default: the clip's last
+            frame where any modality is present, whichever side the padding is
+            on) or "last" (position T - 1, the paper's "last element" read
+            literally; the same for front-padded data; design decision 12).
 
     Example:
 
@@ -224,6 +247,8 @@ class UMDF(keras.Model):
         rnc_similarity: str = "l2",
         imagine_missing: bool = False,
         lambda_mia: float | None = None,
+        normalize_inputs: bool = False,
+        readout: str = "last_present",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -319,6 +344,14 @@ class UMDF(keras.Model):
                 f"{supervise_logits!r}."
             )
         self.supervise_logits = bool(supervise_logits)
+        if not isinstance(normalize_inputs, (bool, np.bool_)):
+            raise ValueError(
+                "normalize_inputs must be True or False; received "
+                f"{normalize_inputs!r}."
+            )
+        self.normalize_inputs = bool(normalize_inputs)
+        check_choice("readout", readout, READOUTS)
+        self.readout = readout
         if lambda_mia is None:
             lambda_mia = 0.1 if self.imagine_missing else 0.0
         self.lambda_mia = check_loss_weight("lambda_mia", lambda_mia)
@@ -352,6 +385,14 @@ class UMDF(keras.Model):
                 name="distillation_step",
             )
         policy = self.dtype_policy
+        self.normalizations = (
+            {
+                m: FeatureNormalization(dtype=policy, name=f"{m}_normalization")
+                for m in self.modalities
+            }
+            if self.normalize_inputs
+            else {}
+        )
         self.projections = {
             m: ModalityProjection(hidden_dim, dtype=policy, name=f"{m}_projection")
             for m in self.modalities
@@ -452,7 +493,53 @@ class UMDF(keras.Model):
                     f"{getattr(data, 'name', '')!r}, which has {key}={value!r}; "
                     f"leave {key} out to take it from the dataset."
                 )
-        return cls(**{**derived, **kwargs})
+        model = cls(**{**derived, **kwargs})
+        if model.normalize_inputs and "train" in data.splits:
+            model.adapt(data["train"])
+        return model
+
+    def adapt(self, split) -> None:
+        """Fits the input normalisation (`normalize_inputs=True`) on training data.
+
+        Each modality's `FeatureNormalization` learns the per-dimension mean and
+        standard deviation of the present frames: frames with a nonzero feature,
+        within the split's `lengths` where it has them. The statistics are
+        weights of the model, saved in its `.keras` file, so that `predict` on
+        raw features gives the same answer after loading.
+
+        Args:
+            split: a `keras_umdf.data.Split` (e.g. `data["train"]`) or a dict
+                of modality -> (N, T_m, d_m) arrays.
+
+        Raises:
+            ValueError: the model was built with `normalize_inputs=False`, or a
+                modality is missing from `split`. A modality whose every
+                training frame is zero keeps the identity, with a warning.
+        """
+        if not self.normalize_inputs:
+            raise ValueError(
+                "adapt() fits the input normalisation, which this model does not "
+                "have (normalize_inputs=False); create the model with "
+                "normalize_inputs=True."
+            )
+        features = getattr(split, "features", split)
+        lengths = getattr(split, "lengths", None) or {}
+        for m in self.modalities:
+            if m not in features:
+                raise ValueError(
+                    f"adapt() needs every modality of the model {list(self.modalities)};"
+                    f" received {sorted(features)}."
+                )
+            if not np.any(features[m]):
+                # A modality absent from the whole training split (e.g. a file
+                # without vision features) has nothing to fit: it stays zero.
+                warnings.warn(
+                    f"adapt(): every {m} frame of the training data is zero; the "
+                    f"{m} normalisation stays the identity.",
+                    stacklevel=2,
+                )
+                continue
+            self.normalizations[m].adapt(features[m], lengths=lengths.get(m))
 
     # ------------------------------------------------------------------ build
 
@@ -462,6 +549,8 @@ class UMDF(keras.Model):
         d = self.hidden_dim
         for m, width in self.modality_dims.items():
             self.projections[m].build((None, None, width))
+            if m in self.normalizations:
+                self.normalizations[m].build((None, None, width))
         self.positional_embedding.build((None, None, d))
         shapes = {m: (None, None, d) for m in self.modalities}
         for layer in self.mcim_layers:
@@ -536,15 +625,22 @@ class UMDF(keras.Model):
         return self._encode(view, training=training)[0]
 
     def _encode(self, view, training=None):
-        """H and, with `imagine_missing`, the MIA reconstruction loss (else None)."""
-        masks = None
-        if self.mask_mode == "masked":
-            masks = {
-                m: ops.cast(view[f"{m}_mask"], "bool")
-                if f"{m}_mask" in view
-                else ops.ones(ops.shape(view[m])[:2], "bool")
-                for m in self.modalities
+        """H, the MIA reconstruction loss (None without `imagine_missing`), and
+        the bool (batch, T) frames of H where any modality is present."""
+        presence = {
+            m: frame_presence(view[m], view.get(f"{m}_mask")) for m in self.modalities
+        }
+        if self.normalizations:
+            view = {
+                **view,
+                **{
+                    m: self.normalizations[m](view[m], mask=presence[m])
+                    for m in self.modalities
+                },
             }
+        # Masked attention skips every absent frame: those the view's mask
+        # drops and the all-zero ones (padding, a modality the file lacks).
+        masks = dict(presence) if self.mask_mode == "masked" else None
         projected = {m: self.projections[m](view[m]) for m in self.modalities}
         mia_loss = None
         if self.imagine_missing:
@@ -565,12 +661,20 @@ class UMDF(keras.Model):
         lengths = [z[m].shape[1] for m in self.modalities]
         target = self.joint_length or lengths[0]
         joint_mask = None
+        joint_presence = None
         parts = []
         for m in self.modalities:
             part, mask = z[m], None if masks is None else masks[m]
+            present = presence[m]
             if part.shape[1] is not None and part.shape[1] != target:
+                present = _resample_mask(present, part.shape[1], target)
                 part, mask = _resample(part, mask, target)
             parts.append(part)
+            joint_presence = (
+                present
+                if joint_presence is None
+                else ops.logical_or(joint_presence, present)
+            )
             if mask is not None:
                 joint_mask = (
                     mask if joint_mask is None else ops.logical_or(joint_mask, mask)
@@ -578,7 +682,7 @@ class UMDF(keras.Model):
         h = ops.concatenate(parts, axis=-1)
         for layer in self.joint_encoder:
             h = layer(h, mask=joint_mask, training=training)
-        return h, mia_loss
+        return h, mia_loss, joint_presence
 
     def _presence(self, view, modality):
         """Bool (batch, T_m): the frames of a modality that are present."""
@@ -614,11 +718,12 @@ class UMDF(keras.Model):
             )
         return filled, ops.mean(ops.stack(errors))
 
-    def _head(self, h_a, h_b, training=None):
+    def _head(self, h_a, h_b, index, training=None):
+        """The prediction from H_a and H_b, read at frame `index` of H-bar."""
         h = self.integration([h_a, h_b])
         for layer in self.final_encoder:
             h = layer(h, training=training)
-        last = h[:, -1, :]
+        last = gather_frames(h, index)
         hidden = self.head_dropout(self.head_hidden(last), training=training)
         return self._shape_output(self.head_output(hidden))
 
@@ -652,11 +757,16 @@ class UMDF(keras.Model):
                 for k in view_a
                 if k in view_b and k not in IGNORED_STREAMS
             }
-            h, mia_loss = self._encode(both, training=training)
+            h, mia_loss, presence = self._encode(both, training=training)
             h_a, h_b = ops.split(h, 2, axis=0)
-            last_a, last_b = h_a[:, -1, :], h_b[:, -1, :]
+            index_a, index_b = ops.split(
+                readout_index(presence, self.readout), 2, axis=0
+            )
+            last_a, last_b = gather_frames(h_a, index_a), gather_frames(h_b, index_b)
+            # H-bar mixes both views: read it at the later of their two frames.
+            index = ops.maximum(index_a, index_b)
             outputs = {
-                "prediction": self._head(h_a, h_b, training=training),
+                "prediction": self._head(h_a, h_b, index, training=training),
                 "h_a": ops.cast(last_a, "float32"),
                 "h_b": ops.cast(last_b, "float32"),
                 "logits_a": self._shape_output(self.logits_head(last_a)),
@@ -666,12 +776,13 @@ class UMDF(keras.Model):
                 outputs["mia_loss"] = ops.cast(mia_loss, "float32")
             return outputs
         self._check_view(inputs, "inputs")
-        h_a = self.encode(inputs, training=training)
+        h_a, _, presence = self._encode(inputs, training=training)
         # Without dropout both streams of a cloned sample are identical: encode once.
         h_b = (
             self.encode(inputs, training=training) if training and self.dropout else h_a
         )
-        return self._head(h_a, h_b, training=training)
+        index = readout_index(presence, self.readout)
+        return self._head(h_a, h_b, index, training=training)
 
     # ------------------------------------------------------------- objective
 
@@ -733,7 +844,10 @@ class UMDF(keras.Model):
         distill = isinstance(y_pred, dict)
         prediction = y_pred["prediction"] if distill else y_pred
         task = self.compute_task_loss(y, prediction, sample_weight)
-        self.task_loss_tracker.update_state(task)
+        # Each term's epoch mean weighs batches by their size, as Keras's own
+        # `loss` does, so that the logged parts add up to the logged total.
+        batch = ops.cast(ops.shape(prediction)[0], "float32")
+        self.task_loss_tracker.update_state(task, sample_weight=batch)
         total = task
         ramp = self._distillation_ramp() if distill else 1.0
         if distill and self.supervise_logits:
@@ -741,7 +855,7 @@ class UMDF(keras.Model):
                 self.compute_task_loss(y, y_pred["logits_a"], sample_weight)
                 + self.compute_task_loss(y, y_pred["logits_b"], sample_weight)
             )
-            self.logits_task_loss_tracker.update_state(logits_task)
+            self.logits_task_loss_tracker.update_state(logits_task, sample_weight=batch)
             total = total + logits_task
         if distill and self.lambda_fea:
             fea = maximum_mean_discrepancy(
@@ -750,7 +864,7 @@ class UMDF(keras.Model):
                 kernel_num=self.mmd_kernel_num,
                 kernel_mul=self.mmd_kernel_mul,
             )
-            self.fea_loss_tracker.update_state(fea)
+            self.fea_loss_tracker.update_state(fea, sample_weight=batch)
             total = total + ramp * self.lambda_fea * fea
         if distill and self.lambda_logits:
             if self.logits_loss == "mse":
@@ -759,7 +873,7 @@ class UMDF(keras.Model):
                 logits = jensen_shannon_divergence(
                     y_pred["logits_a"], y_pred["logits_b"]
                 )
-            self.logits_loss_tracker.update_state(logits)
+            self.logits_loss_tracker.update_state(logits, sample_weight=batch)
             total = total + ramp * self.lambda_logits * logits
         if distill and self.lambda_rnc:
             # Samples of weight 0 (e.g. padding) take no part in the ranking.
@@ -773,11 +887,11 @@ class UMDF(keras.Model):
                 similarity=self.rnc_similarity,
                 mask=mask,
             )
-            self.rnc_loss_tracker.update_state(rnc)
+            self.rnc_loss_tracker.update_state(rnc, sample_weight=batch)
             total = total + ramp * self.lambda_rnc * rnc
         if distill and self.imagine_missing:
             mia = y_pred["mia_loss"]
-            self.mia_loss_tracker.update_state(mia)
+            self.mia_loss_tracker.update_state(mia, sample_weight=batch)
             total = total + self.lambda_mia * mia
         for loss in self.losses:
             total = total + ops.cast(ops.sum(loss), "float32")
@@ -874,6 +988,8 @@ class UMDF(keras.Model):
                 "rnc_similarity": self.rnc_similarity,
                 "imagine_missing": self.imagine_missing,
                 "lambda_mia": self.lambda_mia,
+                "normalize_inputs": self.normalize_inputs,
+                "readout": self.readout,
             }
         )
         return config
@@ -885,8 +1001,15 @@ def _resample(x, mask, length: int):
     weights = interpolation_matrix(source, length)
     x = ops.einsum("ts,bsd->btd", ops.cast(weights, x.dtype), x)
     if mask is not None:
-        mask = ops.einsum("ts,bs->bt", weights, ops.cast(mask, "float32")) > 0
+        mask = _resample_mask(mask, source, length)
     return x, mask
+
+
+def _resample_mask(mask, source: int, length: int):
+    """A bool (batch, source) frame mask at `length` frames: a frame is set
+    where its interpolation draws on a set source frame."""
+    weights = interpolation_matrix(source, length)
+    return ops.einsum("ts,bs->bt", weights, ops.cast(mask, "float32")) > 0
 
 
 def _validate_modality_dims(modality_dims) -> dict[str, int]:

@@ -193,6 +193,13 @@ def test_train_evaluate_predict_end_to_end(capsys, tmp_path):
     header = next(line for line in table.splitlines() if line.startswith("| Model"))
     for heading in ("{l}", "{a}", "{v}", "{l,a}", "{l,v}", "{a,v}", "Avg.", "{l,a,v}"):
         assert f"| {heading} |" in header + " |"
+    # The epoch kept is the one with the best validation MAE.
+    best = min(history, key=lambda row: row["val_mae"])
+    assert results["config"]["kept_epoch"]["epoch"] == best["epoch"]
+    assert f"kept epoch {best['epoch']} of 2 (val_mae" in out
+    # The tables end with predicting the mean of the training labels.
+    assert results["baseline"]["name"] == "Predict the training mean"
+    assert "| Predict the training mean |" in table
     # A finished run is not trained again.
     code, _, err = run_cli(capsys, "train", *DATA, *TINY, "--epochs", "2",
                            "--batch-size", "8", "--output", run)  # fmt: skip
@@ -204,9 +211,17 @@ def test_train_evaluate_predict_end_to_end(capsys, tmp_path):
         "--conditions", "l,lav", "--no-curves", "--output", report,
     )  # fmt: skip
     assert code == 0, err
-    evaluated = read_results(report / "results.json")["runs"]["model"]["summary"]
+    evaluated_document = read_results(report / "results.json")
+    evaluated = evaluated_document["runs"]["model"]["summary"]
     assert set(evaluated) == {"conditions"}
-    assert evaluated["conditions"]["l"] == pytest.approx(summary["conditions"]["l"])
+    # evaluate takes the baseline from the dataset's train split (all of it).
+    assert evaluated_document["baseline"]["source"] == "train"
+    assert "| Predict the training mean |" in out
+    # The same model on the same clips; Corr near 0 differs in its 7th digit
+    # between the training process's model and the one loaded from the file.
+    assert evaluated["conditions"]["l"] == pytest.approx(
+        summary["conditions"]["l"], rel=1e-6, abs=1e-6
+    )
 
     code, out, err = run_cli(
         capsys, "predict", "--model", run / "model.keras", "--input", "mosi",

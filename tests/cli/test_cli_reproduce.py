@@ -91,6 +91,8 @@ def test_reproduce_is_interrupted_then_resumed_without_redoing_units(
     table = (output / "results.md").read_text()
     assert "| UMDF |" in table and "| w/o distillation |" in table
     assert "| {a,v} | Avg. | {l,a,v} |" in table
+    assert "| Predict the training mean |" in table
+    assert document["baseline"]["num_samples"] == 16  # --train-samples
     tsne = (output / "figures" / "tsne.png").read_bytes()  # Figure 6
     assert tsne[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((output / "run.json").read_text())["status"] == "finished"

@@ -1,6 +1,6 @@
 """Writers of small fake files in the field's formats, for the reader tests.
 
-Each writer follows the layout described in PAPER-NOTES ("Data, as the field ships
+Each writer follows the layout described in the formats' own documentation (MulT, MMSA and the CMU-MultimodalSDK; "Data, as the field ships
 it"), independently of the readers under test.
 """
 

@@ -181,3 +181,129 @@ def test_argument_errors():
         synthetic("mosi", seed=-2)
     with pytest.raises(ValueError, match="'smell'"):
         synthetic("mosi", modality_dims={"smell": 3})
+
+
+@pytest.fixture(scope="module")
+def real_mosi():
+    """The full-size synthetic MOSI with real-looking features."""
+    return synthetic("mosi", seed=0, feature_style="real")
+
+
+def present_frames(x):
+    """(N, T) bool: frames with any nonzero feature."""
+    return np.any(x != 0, axis=-1)
+
+
+def real_frame_average(split, modality):
+    """Each clip's features averaged over its nonzero frames only."""
+    x = split.features[modality]
+    count = present_frames(x).sum(1)
+    return x.sum(1) / np.maximum(count, 1)[:, None]
+
+
+def test_real_style_keeps_the_clips_and_labels(real_mosi, mosi):
+    assert real_mosi.modality_dims == mosi.modality_dims
+    for name, split in real_mosi.splits.items():
+        np.testing.assert_array_equal(split.labels, mosi[name].labels)
+        np.testing.assert_array_equal(split.ids, mosi[name].ids)
+        assert split.lengths is None  # like the aligned files
+        for x in split.features.values():
+            assert x.dtype == np.float32 and np.isfinite(x).all()
+
+
+def test_real_style_has_the_units_of_each_modality(real_mosi):
+    train = real_mosi["train"].features
+    text, audio, vision = (train[m][present_frames(train[m])] for m in ALL)
+    # Text like BERT/GloVe: per-dimension sd near 0.35.
+    assert 0.25 < np.median(text.std(0)) < 0.5
+    # Audio like COVAREP: values in the hundreds, dimensions differing by orders
+    # of magnitude, and 74 // 16 = 4 constant (nonzero) columns.
+    assert 20 < np.median(np.abs(audio)) < 500 and np.abs(audio).max() > 200
+    constant = np.ptp(audio, axis=0) == 0
+    assert constant.sum() == 4 and np.all(audio[0, constant] != 0)
+    spread = audio.std(0)[~constant]
+    assert spread.max() / spread.min() > 100
+    # Vision like Facet: order 1.
+    assert 0.5 < np.median(vision.std(0)) < 2.0 and np.median(np.abs(vision)) < 3
+    assert np.median(np.abs(audio)) > 100 * np.median(np.abs(text))
+
+
+def test_real_style_pads_at_the_end_with_many_zero_frames(real_mosi):
+    features = real_mosi["train"].features
+    text = present_frames(features["text"])
+    # End padding: once a text frame is zero, all later ones are.
+    assert np.all(np.diff(text.astype(int), axis=1) <= 0)
+    assert np.all(text[:, 0]) and text[:, -1].mean() < 0.1
+    length = text.sum(1)
+    assert length.min() >= 3 and 12 <= np.median(length) <= 25
+    assert np.mean(~text) > 0.5  # most frames are padding
+    for m in ("audio", "vision"):
+        frames = present_frames(features[m])
+        assert not np.any(frames & ~text)  # aligned: the same padding
+        # ... and zero frames inside the clip as well.
+        assert np.sum(text & ~frames) / text.sum() > 0.05
+    assert np.sum(text & ~present_frames(features["vision"])) > np.sum(
+        text & ~present_frames(features["audio"])
+    )
+
+
+def test_padding_goes_to_the_front_on_request(real_mosi):
+    front = synthetic("mosi", seed=0, feature_style="real", padding="front")
+    text = present_frames(front["train"].features["text"])
+    assert np.all(np.diff(text.astype(int), axis=1) >= 0)  # zeros first
+    assert np.all(text[:, -1]) and np.mean(text[:, 0]) < 0.1
+    end = present_frames(real_mosi["train"].features["text"])
+    np.testing.assert_array_equal(text.sum(1), end.sum(1))  # the same lengths
+    # The default data can be end-padded too.
+    clean = synthetic("mosi", scale=0.02, sequence_length=10, padding="end")
+    frames = present_frames(clean["train"].features["text"])
+    assert np.all(np.diff(frames.astype(int), axis=1) <= 0) and np.all(frames[:, 0])
+
+
+def test_real_style_is_deterministic_from_the_seed():
+    def make(seed):
+        return synthetic(
+            "mosei",
+            seed=seed,
+            scale=0.002,
+            sequence_length=12,
+            feature_style="real",
+            pseudo_text=True,
+        )
+
+    first, again, other = make(5), make(5), make(6)
+    for name, split in first.splits.items():
+        for m, x in split.features.items():
+            np.testing.assert_array_equal(x, again[name].features[m])
+    assert set(first["train"].features) == {*ALL, "pseudo_text"}
+    for m in ALL:
+        assert not np.array_equal(
+            first["train"].features[m], other["train"].features[m]
+        )
+
+
+def test_real_style_text_is_learnable_and_vision_weak(real_mosi):
+    """Ridge on features averaged over the real frames: text clearly beats the
+    mean, audio less so, vision is near chance."""
+    train, test = real_mosi["train"], real_mosi["test"]
+    baseline = np.mean(np.abs(test.labels - train.labels.mean()))
+
+    def mae(modality):
+        predicted = ridge_predict(
+            real_frame_average(train, modality),
+            train.labels,
+            real_frame_average(test, modality),
+        )
+        return np.mean(np.abs(predicted - test.labels))
+
+    text, audio, vision = mae("text"), mae("audio"), mae("vision")
+    assert text < 0.7 * baseline
+    assert text < audio < baseline
+    assert vision > 0.85 * baseline
+
+
+def test_style_and_padding_errors():
+    with pytest.raises(ValueError, match="feature_style='realistic'"):
+        synthetic("mosi", feature_style="realistic")
+    with pytest.raises(ValueError, match="padding='middle'"):
+        synthetic("mosi", padding="middle")

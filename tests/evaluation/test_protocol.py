@@ -76,6 +76,20 @@ def test_chosen_conditions_only_and_no_avg_without_all_six(mosi):
 
 
 @NOT_JAX
+def test_each_conditions_outputs_reach_on_predictions(mosi):
+    data, model = mosi
+    split = data["test"]
+    seen = {}
+    results = evaluate_conditions(
+        model, split, conditions=("l", "lav"), on_predictions=seen.__setitem__
+    )
+    assert list(seen) == ["l", "lav"]
+    np.testing.assert_allclose(seen["lav"], predict_split(model, split), rtol=1e-6)
+    mae = regression_metrics(seen["l"], split.labels)["mae"]
+    assert mae == pytest.approx(results["l"]["mae"])
+
+
+@NOT_JAX
 def test_frame_drop_curve_runs_p_0_to_1_seeded(mosi):
     data, model = mosi
     split = data["test"]

@@ -119,6 +119,13 @@ def test_the_command_writes_both_models_under_eight_conditions(comparison):
         "text_missing",
     ]
     assert "| UMDF |" in report and "| SDUMC |" in report
+    # The table ends with predicting the mean of the 16 training clips.
+    baseline = document["baseline"]
+    assert baseline["num_samples"] == 16 and baseline["source"] == "train"
+    row = next(line for line in report.splitlines() if "| Predict the " in line)
+    assert row.startswith(
+        f"| Predict the training mean | {baseline['metrics']['mae']:.3f} / "
+    )
     winner = document["winners"]["text_missing"]["mae"]
     assert f"- text_missing: MAE: **{winner}**" in report
     for unit in ("umdf/seed-0", "umdf/seed-1", "sdumc/seed-0", "sdumc/seed-1"):

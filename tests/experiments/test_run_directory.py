@@ -35,6 +35,17 @@ def test_a_configuration_mismatch_on_resume_names_the_setting(tmp_path):
     assert RunDirectory(tmp_path, "train").prepare(changed, overwrite=True) == "new"
 
 
+def test_a_key_added_later_compares_as_the_value_old_runs_had(tmp_path):
+    RunDirectory(tmp_path, "train").prepare(CONFIG)  # recorded without the key
+    defaults = {"select_epoch": "last"}
+    best = {**CONFIG, "select_epoch": "best"}
+    with pytest.raises(ValueError, match="select_epoch: recorded 'last', now 'best'"):
+        RunDirectory(tmp_path, "train").prepare(best, recorded_defaults=defaults)
+    last = {**CONFIG, "select_epoch": "last"}
+    resumed = RunDirectory(tmp_path, "train").prepare(last, recorded_defaults=defaults)
+    assert resumed == "resume"
+
+
 def test_a_finished_run_is_refused_unless_overwrite(tmp_path):
     run = RunDirectory(tmp_path, "train")
     run.prepare(CONFIG)

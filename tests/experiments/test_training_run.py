@@ -1,7 +1,9 @@
-"""Training runs on disk: an interrupted run resumes exactly; NaN stops cleanly."""
+"""Training runs on disk: an interrupted run resumes exactly; NaN stops cleanly;
+the epoch with the best validation MAE is the one kept, across a resume too."""
 
 import json
 import math
+import pathlib
 import shutil
 
 import keras
@@ -9,6 +11,7 @@ import numpy as np
 import pytest
 
 from keras_umdf.data import synthetic
+from keras_umdf.experiments.best_epoch import KeptEpoch
 from keras_umdf.experiments.history_file import read_history
 from keras_umdf.experiments.model_file import load_umdf_model
 from keras_umdf.experiments.nan_guard import TrainingDiverged
@@ -22,6 +25,10 @@ SETTINGS = dict(
     batch_size=8, learning_rate=1e-3, epochs=2, num_heads=2, hidden_dim=8, num_layers=1
 )
 QUIET = dict(tensorboard=False, validate=False, verbose=0)
+# A learning rate at which this seed's validation MAE is lowest after epoch 1
+# of 3: the best epoch is not the last, so keeping it is visible.
+BEST = dict(SETTINGS, epochs=3, learning_rate=5e-2)
+VALIDATED = dict(tensorboard=False, verbose=0, progress=None)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +94,10 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(data, tmp_p
     assert resumed.status == "resume" and resumed.initial_epoch == 1
     assert float(keras.ops.convert_to_numpy(resumed.model.distillation_step)) == 6.0
     assert "resuming after epoch 1 of 2" in lines[0]
+    # No validation (QUIET): select_epoch "best" falls back to the last epoch.
+    note = "no validation split, so the last epoch is kept"
+    assert resumed.kept_epoch == KeptEpoch(2, 2, "last", note=note)
+    assert any(note in line for line in lines) and "kept the last epoch" in lines[-1]
     for a, b in zip(weights(uninterrupted.model), weights(resumed.model), strict=True):
         np.testing.assert_array_equal(a, b)
     history = read_history(cut / "history.json")
@@ -105,6 +116,83 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(data, tmp_p
             seed=1,
             progress=None,
         )
+
+
+@pytest.fixture(scope="module")
+def best_run(data, tmp_path_factory):
+    """A validated 3-epoch run, and a copy of its directory after epoch 2 (what
+    a run killed then leaves behind)."""
+    root = tmp_path_factory.mktemp("best")
+    whole, cut = root / "whole", root / "cut"
+    lines = []
+    result = train_model(
+        data,
+        whole,
+        settings=BEST,
+        seed=0,
+        **{**VALIDATED, "progress": lines.append},
+        callbacks=[CopyRunAfterEpoch(whole, cut, epoch=1)],
+    )
+    return result, lines, cut
+
+
+@pytest.mark.slow
+def test_the_epoch_with_the_best_validation_mae_is_the_one_kept(
+    best_run, data, tmp_path
+):
+    result, lines, _ = best_run
+    maes = [row["val_mae"] for row in result.history]
+    kept = result.kept_epoch
+    assert kept.rule == "best" and kept.metric == "val_mae", kept
+    assert kept.epoch == int(np.argmin(maes)) + 1 and kept.value == min(maes)
+    assert kept.epoch < 3, maes  # else this test could not tell best from last
+    assert f"kept epoch {kept.epoch} of 3 (val_mae {min(maes):.4g})" in lines[-1]
+    whole = pathlib.Path(result.directory)
+    record = json.loads((whole / "run.json").read_text())
+    assert record["kept_epoch"] == kept.to_dict()
+    assert record["config"]["select_epoch"] == "best"
+    # The best weights are in model.keras; the resume state (and the best
+    # epoch's weight file in it) is gone.
+    assert not (whole / "training_state").exists()
+    # They are the weights of the same run stopped after that epoch.
+    short = train_model(
+        data,
+        tmp_path,
+        settings={**BEST, "epochs": kept.epoch},
+        seed=0,
+        select_epoch="last",
+        **VALIDATED,
+    )
+    assert short.kept_epoch == KeptEpoch(kept.epoch, kept.epoch, "last")
+    saved = load_umdf_model(whole / "model.keras")
+    for a, b, c in zip(
+        weights(short.model), weights(result.model), weights(saved), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.slow
+def test_a_resumed_run_keeps_the_best_epoch_found_before_the_interruption(
+    best_run, data
+):
+    uninterrupted, _, cut = best_run
+    assert uninterrupted.kept_epoch.epoch <= 2  # found before the copy
+    state = json.loads((cut / "training_state" / "latest.json").read_text())
+    assert state["extra"]["best_epoch"]["best_epoch"] == uninterrupted.kept_epoch.epoch
+    with pytest.raises(ValueError, match="select_epoch: recorded 'best', now 'last'"):
+        train_model(data, cut, settings=BEST, seed=0, select_epoch="last", **VALIDATED)
+    resumed = train_model(data, cut, settings=BEST, seed=0, **VALIDATED)
+    assert resumed.initial_epoch == 2
+    assert resumed.kept_epoch == uninterrupted.kept_epoch
+    for a, b in zip(weights(uninterrupted.model), weights(resumed.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_unknown_select_epoch_is_refused_before_anything_is_written(data, tmp_path):
+    with pytest.raises(ValueError, match=r"\('best', 'last'\); received 'first'"):
+        train_model(data, tmp_path / "run", settings=SETTINGS, select_epoch="first")
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ def built_layer(**kwargs):
 
 
 def dfim_reference(layer, h_a, h_b, mask_a=None, mask_b=None):
-    """Eqs. 10-11 with the frame-wise self-enhancement of PAPER-NOTES decision 1."""
+    """Eqs. 10-11 with the frame-wise self-enhancement of design decision 1 (docs/design-decisions.md)."""
     w = reference.value(layer.score_dense.kernel)
     bias = reference.value(layer.score_dense.bias)
 

@@ -8,7 +8,7 @@ from keras_umdf.losses import maximum_mean_discrepancy
 
 
 def numpy_mmd(x, y, kernel_num=5, kernel_mul=2.0):
-    """Eq. 2 with the multi-kernel Gaussian of PAPER-NOTES decision 2, in float64."""
+    """Eq. 2 with the multi-kernel Gaussian of design decision 2 (docs/design-decisions.md), in float64."""
     x = x.astype(np.float64)
     y = y.astype(np.float64)
     z = np.concatenate([x, y])

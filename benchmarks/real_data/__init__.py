@@ -1,0 +1,1 @@
+"""The real-data development benchmark (see docs/real-data.md)."""
