@@ -22,7 +22,9 @@ SMALL = {"hidden_dim": 40, "num_heads": 4, "num_layers": 2}
 
 
 @pytest.mark.slow
-@pytest.mark.requires_trainable_backend
+# Whether the network learns is a property of the model, not of the backend
+# (JAX took 164 s here): one backend keeps the suite short.
+@pytest.mark.only_backend("tensorflow")
 @pytest.mark.xfail(
     strict=True,
     reason="issue 23, open: the post-LN network at learning rate 1e-3 settles on "
