@@ -19,7 +19,8 @@ class TransformerEncoder(keras.layers.Layer):
     The self-attention is a `CrossmodalAttention` with the sequence as both target
     and source, so its softmax runs in float32 and fully masked rows stay finite.
     Depth, heads and FFN width are not given in the paper; assumed (design
-    decision 7 (docs/design-decisions.md)): one layer per encoder, FFN width 4 x D. Stack layers for more depth.
+    decision 7, docs/design-decisions.md): one layer per encoder, FFN width
+    4 x D. Stack layers for more depth.
 
     Args:
         num_heads: attention heads; must divide the input width `D`.

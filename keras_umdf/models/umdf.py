@@ -178,7 +178,8 @@ class UMDF(keras.Model):
             docs/design-decisions.md).
         joint_length: sequence length of the joint representation when the
             modalities have different lengths (unaligned data; design
-            decision 6 (docs/design-decisions.md)): each modality is linearly resampled to it. Default:
+            decision 6, docs/design-decisions.md): each modality is linearly
+            resampled to it. Default:
             the text length. Aligned data is used as is.
         mmd_kernel_num: number of Gaussian kernels in the MMD (decision 2).
         mmd_kernel_mul: bandwidth ratio between neighbouring kernels.
@@ -524,12 +525,14 @@ class UMDF(keras.Model):
             )
         features = getattr(split, "features", split)
         lengths = getattr(split, "lengths", None) or {}
+        missing = [m for m in self.modalities if m not in features]
+        if missing:
+            # Checked before any statistics change: a refused call fits nothing.
+            raise ValueError(
+                f"adapt() needs every modality of the model {list(self.modalities)};"
+                f" received {sorted(features)} (missing {missing})."
+            )
         for m in self.modalities:
-            if m not in features:
-                raise ValueError(
-                    f"adapt() needs every modality of the model {list(self.modalities)};"
-                    f" received {sorted(features)}."
-                )
             if not np.any(features[m]):
                 # A modality absent from the whole training split (e.g. a file
                 # without vision features) has nothing to fit: it stays zero.

@@ -72,8 +72,14 @@ def test_adapt_needs_the_normalisation_and_every_modality(data):
     with pytest.raises(ValueError, match="normalize_inputs=True"):
         plain.adapt(data["train"])
     model = keras_umdf.UMDF.for_dataset(data, normalize_inputs=True, **TINY)
-    with pytest.raises(ValueError, match="every modality"):
-        model.adapt({"text": data["train"].features["text"]})
+    fitted = ops.convert_to_numpy(model.normalizations["text"].mean)
+    shifted = data["train"].features["text"] + 5.0
+    with pytest.raises(ValueError, match=r"every modality.*missing \['audio'"):
+        model.adapt({"text": shifted, "vision": data["train"].features["vision"]})
+    # A refused call fits nothing, not even the modalities it was given.
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(model.normalizations["text"].mean), fitted
+    )
     with pytest.raises(ValueError, match="normalize_inputs must be True or False"):
         keras_umdf.UMDF.for_dataset(data, normalize_inputs="yes", **TINY)
 
