@@ -20,6 +20,7 @@ from keras_umdf import distribution  # noqa: E402
 from keras_umdf import layers  # noqa: E402
 from keras_umdf import losses  # noqa: E402
 from keras_umdf import metrics  # noqa: E402
+from keras_umdf import optimizers  # noqa: E402
 from keras_umdf.modalities import CONDITIONS  # noqa: E402
 from keras_umdf.modalities import MODALITIES  # noqa: E402
 from keras_umdf.models import SDUMC  # noqa: E402

@@ -135,7 +135,7 @@ def distribution_scope(
         train = make_dataset(data["train"], training=True, batch_size=64,
                              seed=0, drop_remainder=True)
         model = keras_umdf.UMDF(data.modality_dims)
-        model.compile(optimizer="adam")
+        model.compile()
         model.fit(train, epochs=10)
     ```
     """

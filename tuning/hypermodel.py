@@ -9,6 +9,8 @@ import warnings
 import keras
 import keras_tuner
 
+from keras_umdf import optimizers
+from keras_umdf.argument_validation import check_int
 from keras_umdf.models.umdf import UMDF
 from tuning.incomplete_conditions_average import IncompleteConditionsAverage
 from tuning.objectives import TaskObjective
@@ -64,6 +66,8 @@ class UMDFHyperModel(keras_tuner.HyperModel):
         objective: a `TaskObjective`; default the task's (validation MAE for
             regression, weighted F1 for classification, mean F1 multi-label).
         learning_rate: Adam's learning rate when the space does not search it.
+        warmup_steps: updates over which the learning rate rises linearly to
+            its value (`keras_umdf.optimizers.adam`; 0: none).
         batch_size: training and validation batch size (when `fit` receives
             `Split`s).
         seed: seed of the weight initialisation and of the data pipeline.
@@ -92,6 +96,7 @@ class UMDFHyperModel(keras_tuner.HyperModel):
         search_space: SearchSpace | None = None,
         objective: TaskObjective | None = None,
         learning_rate: float = 1e-3,
+        warmup_steps: int = optimizers.WARMUP_STEPS,
         batch_size: int = 32,
         seed: int = 0,
         jit_compile: bool | str = "auto",
@@ -140,6 +145,7 @@ class UMDFHyperModel(keras_tuner.HyperModel):
                 f"learning_rate must be a positive number; received {learning_rate!r}."
             )
         self.learning_rate = float(learning_rate)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
         for name_, value in (("batch_size", batch_size), ("seed", seed)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name_} must be an int >= 0; received {value!r}.")
@@ -227,7 +233,7 @@ class UMDFHyperModel(keras_tuner.HyperModel):
             other = "non0_f1" if self.objective.metric == "mae" else "mae"
             metrics.append(TaskObjective(other).keras_metric())
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
+            optimizer=optimizers.adam(learning_rate, self.warmup_steps),
             metrics=metrics,
             jit_compile=self.jit_compile,
         )

@@ -39,7 +39,7 @@ class IncompleteConditionsAverage(keras.callbacks.Callback):
     Example:
 
     ```python
-    model.compile(optimizer="adam", metrics=[keras_umdf.metrics.SentimentMAE()])
+    model.compile(metrics=[keras_umdf.metrics.SentimentMAE()])
     average = IncompleteConditionsAverage(data["valid"], batch_size=64)
     model.fit(train, validation_data=valid, callbacks=[average])
     # history has "val_mae" (complete modalities) and "val_avg_mae"

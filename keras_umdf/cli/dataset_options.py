@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from keras_umdf.optimizers import WARMUP_STEPS
 from keras_umdf.presets import PRESET_NAMES
 from keras_umdf.presets import infer_preset_name
 from keras_umdf.presets import paper_preset
@@ -119,6 +120,14 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--num-heads", type=int, default=None)
     group.add_argument("--hidden-dim", type=int, default=None)
     group.add_argument("--num-layers", type=int, default=None)
+    group.add_argument(
+        "--lr-warmup-steps",
+        dest="warmup_steps",
+        type=int,
+        default=None,
+        help="optimizer updates over which the learning rate rises linearly to "
+        f"its value (default {WARMUP_STEPS}; 0: none, the paper's plain Adam)",
+    )
 
 
 def training_settings(args: argparse.Namespace, data=None) -> dict:
@@ -126,10 +135,10 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
 
     Returns:
         A dict with "preset", "batch_size", "learning_rate", "epochs",
-        "num_heads", "hidden_dim" and "num_layers".
+        "num_heads", "hidden_dim", "num_layers" and "warmup_steps".
 
     Raises:
-        ValueError: an override is not positive.
+        ValueError: an override is not positive (the warm-up: negative).
     """
     name = args.preset or infer_preset_name(
         getattr(data, "name", None), getattr(args, "dataset", None)
@@ -143,13 +152,18 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
         "num_heads": preset.num_heads,
         "hidden_dim": preset.hidden_dim,
         "num_layers": preset.num_layers,
+        "warmup_steps": WARMUP_STEPS,
     }
     for key in settings:
         value = getattr(args, key, None)
         if key == "preset" or value is None:
             continue
-        if value <= 0:
-            flag = "--" + key.replace("_", "-")
+        flag = "--" + key.replace("_", "-")
+        if key == "warmup_steps":
+            flag = "--lr-warmup-steps"
+        if key == "warmup_steps" and value < 0:
+            raise ValueError(f"{flag} must be >= 0 (0: no warm-up); received {value}.")
+        if key != "warmup_steps" and not value > 0:
             raise ValueError(f"{flag} must be > 0; received {value}.")
         settings[key] = value
     return settings

@@ -10,6 +10,7 @@ from keras_umdf.cli.run_options import add_evaluation_arguments
 from keras_umdf.cli.run_options import add_normalization_argument
 from keras_umdf.cli.run_options import add_output_arguments
 from keras_umdf.cli.run_options import add_run_arguments
+from keras_umdf.cli.run_options import add_supervise_logits_argument
 from keras_umdf.cli.run_options import add_warmup_argument
 
 DESCRIPTION = """\
@@ -66,6 +67,7 @@ def add_parser(commands) -> None:
         help="weight of the logits distillation, likewise (default 1.0)",
     )
     add_warmup_argument(group)
+    add_supervise_logits_argument(group)
     add_normalization_argument(group)
     group.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     # issue 8 (SDUMC): --models umdf,sdumc runs the missing-text comparison.
@@ -123,8 +125,9 @@ def run(args) -> int:
     if args.models.strip().lower() != "umdf":  # issue 8: UMDF against SDUMC
         if shared_arguments:
             raise ValueError(
-                "--lambda-fea / --lambda-logits / --distillation-warmup set the "
-                "paper variants' distillation; "
+                "--lambda-fea / --lambda-logits / --distillation-warmup / "
+                "--no-supervise-logits / --no-normalize set the paper variants' "
+                "options; "
                 f"they do not apply with --models {args.models!r}. Leave them out."
             )
         from keras_umdf.experiments.missing_text import comparison_command

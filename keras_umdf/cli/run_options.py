@@ -89,7 +89,19 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
         help="weight of the logits distillation (default 1.0; 0 removes it)",
     )
     add_warmup_argument(group)
+    add_supervise_logits_argument(group)
     add_normalization_argument(group)
+
+
+def add_supervise_logits_argument(group) -> None:
+    """Adds --no-supervise-logits (UMDF's `supervise_logits`, on by default)."""
+    group.add_argument(
+        "--no-supervise-logits",
+        action="store_true",
+        help="train f_y by the logits distillation alone, the objective as the "
+        "paper writes it; by default f_y also learns the labels (design "
+        "decision 9)",
+    )
 
 
 def add_normalization_argument(group) -> None:
@@ -123,7 +135,7 @@ def variant_from_args(args: argparse.Namespace) -> tuple[str, dict]:
 
 def distillation_weights(args: argparse.Namespace) -> dict:
     """The `UMDF` arguments given by --lambda-fea / --lambda-logits,
-    --distillation-warmup and --no-normalize.
+    --distillation-warmup, --no-supervise-logits and --no-normalize.
 
     Raises:
         ValueError: a negative (or NaN) weight or warm-up.
@@ -131,6 +143,8 @@ def distillation_weights(args: argparse.Namespace) -> dict:
     weights = {}
     if getattr(args, "no_normalize", False):
         weights["normalize_inputs"] = False
+    if getattr(args, "no_supervise_logits", False):
+        weights["supervise_logits"] = False
     warmup = getattr(args, "distillation_warmup", None)
     if warmup is not None:
         if warmup < 0:

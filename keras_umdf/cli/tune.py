@@ -233,6 +233,7 @@ def run(args) -> int:
             epochs=settings["epochs"],
             batch_size=settings["batch_size"],
             learning_rate=settings["learning_rate"],
+            warmup_steps=settings["warmup_steps"],
             seed=args.seed,
             search_space=space,
             objective=args.objective,

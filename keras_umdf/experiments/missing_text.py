@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import keras
 
+from keras_umdf import optimizers
 from keras_umdf.evaluation.collapse import check_model_for_collapse
 from keras_umdf.evaluation.mean_baseline import mean_baseline
 from keras_umdf.evaluation.mean_baseline import with_baseline_row
@@ -442,7 +443,10 @@ def _train_sdumc(data, unit_dir, settings, seed, train_samples, verbose):
         num_layers=settings["num_layers"],
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
+        optimizer=optimizers.adam(
+            settings["learning_rate"],
+            settings.get("warmup_steps", optimizers.WARMUP_STEPS),
+        ),
         metrics=task_keras_metrics(data),
     )
     batches = _all_stream_batches(split, settings["batch_size"], seed)

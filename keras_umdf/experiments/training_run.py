@@ -42,6 +42,7 @@ from collections.abc import Sequence
 
 import keras
 
+from keras_umdf import optimizers
 from keras_umdf.argument_validation import check_int
 from keras_umdf.evaluation.collapse import check_model_for_collapse
 from keras_umdf.evaluation.mean_baseline import mean_baseline
@@ -61,6 +62,7 @@ from keras_umdf.experiments.run_directory import RunDirectory
 from keras_umdf.experiments.training_state import TrainingStateCheckpoint
 from keras_umdf.experiments.training_state import restore_training_state
 from keras_umdf.experiments.training_state import saved_extra_state
+from keras_umdf.optimizers import WARMUP_STEPS
 from keras_umdf.presets import infer_preset_name
 from keras_umdf.presets import paper_preset
 
@@ -111,9 +113,14 @@ class TrainingResult:
 
 
 def default_settings(data) -> dict:
-    """The paper's settings for a dataset (MOSI's when its name says nothing)."""
+    """The paper's settings for a dataset (MOSI's when its name says nothing),
+    with the learning-rate warm-up of `keras_umdf.optimizers.WARMUP_STEPS`."""
     preset = paper_preset(infer_preset_name(getattr(data, "name", None)) or "mosi")
-    return {"preset": preset.name, **{k: getattr(preset, k) for k in SETTING_KEYS}}
+    return {
+        "preset": preset.name,
+        **{k: getattr(preset, k) for k in SETTING_KEYS},
+        "warmup_steps": WARMUP_STEPS,
+    }
 
 
 def build_model(
@@ -127,9 +134,10 @@ def build_model(
     The input normalisation is on (`normalize_inputs=True`, unless
     `model_arguments` turn it off), fitted on `train_split` (default
     `data["train"]`): the clips the run trains on. Adam with the settings'
-    learning rate; the task's Keras metrics in the `fit` logs: MAE and Non0
-    F1 (regression), weighted F1 (classification), mean per-label F1
-    (multi-label).
+    learning rate, warmed up over `settings["warmup_steps"]` updates (default
+    `keras_umdf.optimizers.WARMUP_STEPS`; 0: none); the task's Keras metrics
+    in the `fit` logs: MAE and Non0 F1 (regression), weighted F1
+    (classification), mean per-label F1 (multi-label).
     """
     import keras_umdf
 
@@ -150,7 +158,10 @@ def build_model(
         # fits the clips it trains on.
         model.adapt(train_split)
     model.compile(
-        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
+        optimizer=optimizers.adam(
+            settings["learning_rate"],
+            settings.get("warmup_steps", WARMUP_STEPS),
+        ),
         metrics=task_keras_metrics(data),
     )
     return model
@@ -231,7 +242,9 @@ def train_model(
             validation metrics in the logs, if present).
         directory: the output directory (see `RunDirectory` for its rules).
         settings: batch_size, learning_rate, epochs, num_heads, hidden_dim,
-            num_layers; default the paper's for the dataset (`default_settings`).
+            num_layers (and optionally warmup_steps, the learning-rate
+            warm-up); default the paper's for the dataset with the warm-up of
+            `keras_umdf.optimizers.WARMUP_STEPS` (`default_settings`).
         seed: seed of the weights, the shuffles and the training masks.
         model_arguments: further `UMDF` arguments, e.g. an ablation's
             `{"lambda_fea": 0.0}`.

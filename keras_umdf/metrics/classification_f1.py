@@ -27,8 +27,7 @@ class ClassificationF1(keras.metrics.Metric):
 
     ```python
     model = keras_umdf.UMDF(dims, task="classification", num_classes=3)
-    model.compile(optimizer="adam",
-                  metrics=[keras_umdf.metrics.ClassificationF1(3)])
+    model.compile(metrics=[keras_umdf.metrics.ClassificationF1(3)])
     ```
     """
 

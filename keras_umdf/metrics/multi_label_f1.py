@@ -29,7 +29,7 @@ class MultiLabelF1(keras.metrics.Metric):
     ```python
     model = keras_umdf.UMDF(dims, task="classification", num_classes=4,
                             multi_label=True)
-    model.compile(optimizer="adam", metrics=[keras_umdf.metrics.MultiLabelF1(4)])
+    model.compile(metrics=[keras_umdf.metrics.MultiLabelF1(4)])
     ```
     """
 

@@ -22,8 +22,7 @@ class SentimentAccuracy2(PolarityConfusionMatrix):
     Example:
 
     ```python
-    model.compile(optimizer="adam",
-                  metrics=[keras_umdf.metrics.SentimentAccuracy2()])
+    model.compile(metrics=[keras_umdf.metrics.SentimentAccuracy2()])
     ```
     """
 

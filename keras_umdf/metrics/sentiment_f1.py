@@ -25,8 +25,7 @@ class SentimentF1(PolarityConfusionMatrix):
     Example:
 
     ```python
-    model.compile(optimizer="adam",
-                  metrics=[keras_umdf.metrics.SentimentF1()])  # logs "non0_f1"
+    model.compile(metrics=[keras_umdf.metrics.SentimentF1()])  # logs "non0_f1"
     ```
     """
 

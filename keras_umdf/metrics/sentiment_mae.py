@@ -28,7 +28,7 @@ class SentimentMAE(keras.metrics.Metric):
 
     ```python
     model = keras_umdf.UMDF(data.modality_dims)
-    model.compile(optimizer="adam", metrics=[keras_umdf.metrics.SentimentMAE()])
+    model.compile(metrics=[keras_umdf.metrics.SentimentMAE()])
     model.fit(train, validation_data=valid)  # logs "mae" and "val_mae"
     ```
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from keras_umdf import onednn
+from keras_umdf import optimizers
 from keras_umdf.models.fused_adam import fuse_adam_updates
 
 
@@ -29,3 +30,11 @@ def prepare_optimizer(model) -> None:
     fuse_adam_updates(optimizer)
     if model.built and not optimizer.built:
         optimizer.build(model.trainable_variables)
+
+
+def resolve_optimizer(optimizer):
+    """The optimizer `compile` passes to Keras: "auto" is the warmed-up Adam
+    (`keras_umdf.optimizers.adam`); anything else is passed on as given."""
+    if isinstance(optimizer, str) and optimizer == "auto":
+        return optimizers.adam()
+    return optimizer

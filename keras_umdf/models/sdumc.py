@@ -21,6 +21,7 @@ from keras_umdf.models.arguments import check_loss_weight
 from keras_umdf.models.arguments import check_temperature
 from keras_umdf.models.arguments import validate_modality_dims
 from keras_umdf.models.compiling import prepare_optimizer
+from keras_umdf.models.compiling import resolve_optimizer
 from keras_umdf.models.time_resampling import interpolation_matrix
 
 TASK_LOSSES = ("mse", "l1")
@@ -163,7 +164,7 @@ class SDUMC(keras.Model):
     ```python
     data = keras_umdf.data.synthetic("mosei", pseudo_text=True, scale=0.1)
     model = keras_umdf.SDUMC.for_dataset(data, num_heads=8)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.compile()  # Adam at 1e-3, warmed up over 100 updates
     train = keras_umdf.data.make_dataset(
         data["train"], training=False, shuffle=True, condition="all_streams",
         batch_size=32)
@@ -502,8 +503,11 @@ class SDUMC(keras.Model):
 
     # ------------------------------------------------------------- objective
 
-    def compile(self, optimizer="adam", loss=None, **kwargs):
+    def compile(self, optimizer="auto", loss=None, **kwargs):
         """Configures training; the loss is the model's own SDUMC objective.
+
+        The default optimizer, "auto", is Adam at 1e-3 warmed up over the
+        first 100 updates, as for UMDF (`keras_umdf.optimizers.adam`).
 
         Creates the optimizer's variables now (a built model), in the
         active strategy's or distribution's scope, so that TensorFlow traces
@@ -521,7 +525,7 @@ class SDUMC(keras.Model):
                 "the task loss with SDUMC(task_loss=...) and the weights of the "
                 "terms with the lambda_* arguments."
             )
-        super().compile(optimizer=optimizer, **kwargs)
+        super().compile(optimizer=resolve_optimizer(optimizer), **kwargs)
         prepare_optimizer(self)
 
     def compile_from_config(self, config):

@@ -26,7 +26,8 @@ SETTINGS = dict(
 )
 QUIET = dict(tensorboard=False, validate=False, verbose=0)
 # Three validated epochs, the last spoiled (`SpoilLastEpoch`).
-BEST = dict(SETTINGS, epochs=3, learning_rate=5e-2)
+# No warm-up: `SpoilLastEpoch` sets the rate, which a schedule would own.
+BEST = dict(SETTINGS, epochs=3, learning_rate=5e-2, warmup_steps=0)
 VALIDATED = dict(tensorboard=False, verbose=0, progress=None)
 
 

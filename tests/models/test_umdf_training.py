@@ -50,10 +50,11 @@ def test_compile_creates_the_optimizer_state_so_the_step_is_traced_once(
 
 def test_history_reports_each_term_and_their_weighted_sum(trained):
     history = trained["history"]
-    for name in ("task_loss", "fea_loss", "logits_loss"):
+    for name in ("task_loss", "logits_task_loss", "fea_loss", "logits_loss"):
         assert history[name][-1] > 0, name
     expected = (
         history["task_loss"][-1]
+        + history["logits_task_loss"][-1]  # f_y's own task loss, weight 1
         + 0.3 * history["fea_loss"][-1]
         + 0.7 * history["logits_loss"][-1]
     )
@@ -66,7 +67,13 @@ def test_history_reports_each_term_and_their_weighted_sum(trained):
 def test_a_term_with_zero_weight_is_not_computed_or_reported(
     pair_config, rng, lambda_fea, lambda_logits
 ):
-    model = UMDF(**pair_config, lambda_fea=lambda_fea, lambda_logits=lambda_logits)
+    # f_y unsupervised: with both weights 0 the objective is the task loss alone.
+    model = UMDF(
+        **pair_config,
+        lambda_fea=lambda_fea,
+        lambda_logits=lambda_logits,
+        supervise_logits=False,
+    )
     model.compile(optimizer="adam")
     x = two_views(rng, 6, dims=PAIR_DIMS)
     y = rng.normal(size=(6, 1)).astype("float32")
@@ -92,9 +99,9 @@ def test_distillation_warmup_ramps_the_weights_step_by_step(pair_config, rng, tm
     x, y = regression_batch(rng)
     history = fit(model, x, y, 4).history
     for step, ramp in enumerate([0.0, 0.5, 1.0, 1.0]):
-        expected = history["task_loss"][step] + ramp * (
-            history["fea_loss"][step] + history["logits_loss"][step]
-        )
+        # f_y's supervision is a task loss: not ramped.
+        expected = history["task_loss"][step] + history["logits_task_loss"][step]
+        expected += ramp * (history["fea_loss"][step] + history["logits_loss"][step])
         np.testing.assert_allclose(history["loss"][step], expected, rtol=1e-4)
     # The counter stops at the warm-up's end and is saved with the model.
     assert float(ops.convert_to_numpy(model.distillation_step)) == 2.0

@@ -50,7 +50,9 @@ def test_a_switched_off_lambda_builds_a_model_without_that_term():
     )
     model = hypermodel.build(hp)
     assert (model.lambda_fea, model.lambda_logits, model.hidden_dim) == (0.0, 0.25, 16)
-    assert math.isclose(float(model.optimizer.learning_rate), 2e-3, rel_tol=1e-6)
+    schedule = model.optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "LinearWarmup"
+    assert math.isclose(schedule["config"]["learning_rate"], 2e-3, rel_tol=1e-6)
     assert lambda_values(hp.values) == {"lambda_fea": 0.0, "lambda_logits": 0.25}
     assert "lambda_fea" not in hp.values  # inactive under the off switch
 
