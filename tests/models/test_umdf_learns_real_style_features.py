@@ -51,7 +51,7 @@ def test_plain_adam_without_warmup_still_collapses_so_the_test_above_can_fail():
     model = keras_umdf.UMDF.for_dataset(data, normalize_inputs=True, **SMALL)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     train = make_dataset(data["train"], training=True, batch_size=16, seed=0)
-    model.fit(train, epochs=8, verbose=0)
+    model.fit(train, epochs=4, verbose=0)  # the collapse comes within 10 updates
     test = data["test"]
     predictions = model.predict(dict(test.features), verbose=0)[:, 0]
     assert np.std(predictions) < 0.1 * np.std(test.labels)
