@@ -11,6 +11,7 @@ stderr, "keras-umdf <command>: warning: ...", each time it is found.
 
 import argparse
 import contextlib
+import pickle
 import sys
 import warnings
 
@@ -46,7 +47,16 @@ def _user_errors() -> tuple:
 
     # OSError covers FileNotFoundError, FileExistsError, PermissionError and an
     # output directory that cannot be written (read-only file system, full disk).
-    return (ValueError, KeyError, OSError, ImportError, TrainingDiverged)
+    # pickle.UnpicklingError: a dataset file that is not a pickle, is cut short,
+    # or names a global the restricted unpickler refuses (UnsafePickleError).
+    return (
+        ValueError,
+        KeyError,
+        OSError,
+        ImportError,
+        pickle.UnpicklingError,
+        TrainingDiverged,
+    )
 
 
 @contextlib.contextmanager

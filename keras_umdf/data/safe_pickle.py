@@ -182,8 +182,8 @@ def _load_file(file: BinaryIO, name: str) -> Any:
     start = file.tell() if file.seekable() else None
     try:
         return _load(file, "ASCII")
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as error:
+        raise UnsafePickleError(f"{name}: {error}") from None
     except UnicodeDecodeError as error:
         if start is None:
             raise pickle.UnpicklingError(
@@ -195,7 +195,7 @@ def _load_file(file: BinaryIO, name: str) -> Any:
         raise _describe(file, name, error) from error
     try:
         return _load(file, "latin1")
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as error:
+        raise UnsafePickleError(f"{name}: {error}") from None
     except _NOT_A_PICKLE as error:
         raise _describe(file, name, error) from error

@@ -3,6 +3,8 @@ train -> evaluate -> predict path end to end."""
 
 import csv
 import json
+import os
+import pickle
 import zipfile
 
 import keras
@@ -231,3 +233,38 @@ def test_train_evaluate_predict_end_to_end(capsys, tmp_path):
     predictions = json.loads((tmp_path / "test.json").read_text())["predictions"]
     assert len(predictions) == results["dataset"]["num_samples"]
     assert {"id", "prediction", "label"} <= set(predictions[0])
+
+
+class _Refused:
+    """Pickles as a call of os.getcwd: a global the restricted unpickler refuses
+    (harmless were it run)."""
+
+    def __reduce__(self):
+        return (os.getcwd, ())
+
+
+def _unreadable_pickles(directory):
+    """Dataset files that are not usable pickles, by what is wrong with them."""
+    whole = pickle.dumps({"train": {"text": np.zeros((2, 3, 4), "float32")}})
+    contents = {
+        "empty": b"",
+        "truncated": whole[: len(whole) // 2],
+        "random": b"\x00not a pickle\xff" * 8,
+        "refused": pickle.dumps({"train": _Refused()}),
+    }
+    for name, content in contents.items():
+        path = directory / f"{name}.pkl"
+        path.write_bytes(content)
+        yield name, path
+
+
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_an_unreadable_or_refused_pickle_is_one_line_that_names_it(
+    capsys, tmp_path, command
+):
+    for name, path in _unreadable_pickles(tmp_path):
+        output = tmp_path / f"out-{command}-{name}"
+        where = "--directory" if command == "tune" else "--output"
+        code, _, err = run_cli(capsys, command, "--dataset", path, where, output)
+        assert_one_line_error(code, err, str(path))
+        assert not output.exists(), name

@@ -48,6 +48,7 @@ def test_refuses_code_and_the_code_does_not_run(tmp_path):
             safe_pickle_load(path)
         message = str(info.value)
         assert name in message
+        assert str(path) in message  # the file is named
         assert "runs arbitrary code" in message
         assert not marker.exists(), f"the payload {name} ran"
         assert isinstance(info.value, pickle.UnpicklingError)
