@@ -7,6 +7,7 @@ way and start from the paper's per-dataset settings (`keras_umdf.presets`).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from keras_umdf.optimizers import WARMUP_STEPS
@@ -163,7 +164,7 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
             flag = "--lr-warmup-steps"
         if key == "warmup_steps" and value < 0:
             raise ValueError(f"{flag} must be >= 0 (0: no warm-up); received {value}.")
-        if key != "warmup_steps" and not value > 0:
-            raise ValueError(f"{flag} must be > 0; received {value}.")
+        if key != "warmup_steps" and not (value > 0 and math.isfinite(value)):
+            raise ValueError(f"{flag} must be > 0 and finite; received {value}.")
         settings[key] = value
     return settings

@@ -55,7 +55,9 @@ def test_zero_warmup_steps_give_the_papers_plain_adam():
     "flag, value, message",
     [
         ("--lr-warmup-steps", "-1", "--lr-warmup-steps must be >= 0"),
-        ("--learning-rate", "nan", "--learning-rate must be > 0"),
+        ("--learning-rate", "nan", "--learning-rate must be > 0 and finite"),
+        ("--learning-rate", "inf", "--learning-rate must be > 0 and finite"),
+        ("--epochs", "0", "--epochs must be > 0"),
     ],
 )
 def test_a_bad_warmup_or_learning_rate_is_refused_before_any_work(
