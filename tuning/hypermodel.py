@@ -136,15 +136,7 @@ class UMDFHyperModel(keras_tuner.HyperModel):
                 task, multi_label, objective.metric, objective.incomplete_average
             )
         self.objective = objective
-        if not (
-            isinstance(learning_rate, (int, float))
-            and math.isfinite(learning_rate)
-            and learning_rate > 0
-        ):
-            raise ValueError(
-                f"learning_rate must be a positive number; received {learning_rate!r}."
-            )
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = optimizers.check_learning_rate(learning_rate)
         self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
         for name_, value in (("batch_size", batch_size), ("seed", seed)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

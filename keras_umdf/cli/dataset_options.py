@@ -153,18 +153,19 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
         "num_heads": preset.num_heads,
         "hidden_dim": preset.hidden_dim,
         "num_layers": preset.num_layers,
-        "warmup_steps": WARMUP_STEPS,
     }
     for key in settings:
         value = getattr(args, key, None)
         if key == "preset" or value is None:
             continue
-        flag = "--" + key.replace("_", "-")
-        if key == "warmup_steps":
-            flag = "--lr-warmup-steps"
-        if key == "warmup_steps" and value < 0:
-            raise ValueError(f"{flag} must be >= 0 (0: no warm-up); received {value}.")
-        if key != "warmup_steps" and not (value > 0 and math.isfinite(value)):
+        if not (value > 0 and math.isfinite(value)):
+            flag = "--" + key.replace("_", "-")
             raise ValueError(f"{flag} must be > 0 and finite; received {value}.")
         settings[key] = value
+    warmup = getattr(args, "warmup_steps", None)
+    if warmup is not None and warmup < 0:
+        raise ValueError(
+            f"--lr-warmup-steps must be >= 0 (0: no warm-up); received {warmup}."
+        )
+    settings["warmup_steps"] = WARMUP_STEPS if warmup is None else warmup
     return settings

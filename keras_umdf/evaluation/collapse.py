@@ -38,8 +38,9 @@ NEAR_CONSTANT = 1e-3
 count as a constant."""
 
 ADVICE = (
-    "check that the inputs are normalised, try another learning rate, or train "
-    "for more epochs"
+    "check that the inputs are normalised and that the learning-rate warm-up and "
+    "the supervised f_y are on (the defaults; docs/real-data.md), try another "
+    "learning rate, or train for more epochs"
 )
 
 
