@@ -1,1 +1,2 @@
-"""The keras_umdf performance benchmark; run it with `python benchmarks/run.py`."""
+"""The keras_umdf benchmarks; run them from the repository root as modules,
+e.g. `python -m benchmarks.run` (see benchmarks/README.md)."""

@@ -8,8 +8,9 @@ pass costs twice its forward pass.
 
 The issue's figures (0.52 GFLOP per training sample, 0.18 per inference sample at
 the paper's MOSI configuration) count the parameterised products only and run
-the encoder twice at inference, as the PyTorch peer does: `paper_mosi()` with
-`weights_only` reproduces them (see `python benchmarks/flops.py`).
+the encoder twice at inference (a test sample copied into both streams, each
+encoded): `paper_mosi()` with `with_attention=False` and `encodes=2` reproduces
+them (see `python -m benchmarks.flops`).
 """
 
 from __future__ import annotations
@@ -104,9 +105,9 @@ def inference_flops(
 ) -> int:
     """FLOPs of one inference sample.
 
-    keras_umdf encodes a test sample once (both streams are the same sample and
-    dropout is off), `encodes=1`; the PyTorch peer runs the encoder twice,
-    `encodes=2`.
+    keras_umdf and its PyTorch peer encode a test sample once (both streams are
+    the same sample and dropout is off), `encodes=1`; a model that encodes each
+    stream, as `../shared/perf/torch_reference.py` does, `encodes=2`.
     """
     return encodes * encode_flops(arch, with_attention) + head_flops(
         arch, with_attention

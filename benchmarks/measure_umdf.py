@@ -22,6 +22,8 @@ import resource
 import sys
 import time
 
+from benchmarks.timing import timed
+
 DEFAULTS = {
     "precision": "float32",
     "batch_size": 16,
@@ -64,7 +66,7 @@ def add_model_arguments(parser, threads_help: str) -> None:
     parser.add_argument(
         "--dropout",
         type=float,
-        help="the model's dropout (default: UMDF's own, 0.1); the peer has none",
+        help="the model's dropout, and the PyTorch peer's (default: UMDF's own, 0.1)",
     )
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count(), help=threads_help
@@ -153,21 +155,6 @@ def tensorflow_float32_model(args, script: str, reads: str) -> tuple:
     return config, build_model(config), x, y
 
 
-def _timed(step, seconds: float, min_steps: int) -> tuple[float, list[float]]:
-    """Runs `step` once (warm-up), then timed; returns (first call s, step times)."""
-    start = time.perf_counter()
-    step()
-    first = time.perf_counter() - start
-    step()  # Second warm-up: some backends specialise on the second call.
-    times = []
-    begin = time.perf_counter()
-    while len(times) < min_steps or time.perf_counter() - begin < seconds:
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return first, times
-
-
 def measure(config: dict) -> dict:
     config = {**DEFAULTS, **config}
     # keras_umdf before keras, as the `keras-umdf` commands do: TensorFlow then
@@ -186,7 +173,7 @@ def measure(config: dict) -> dict:
     keras.utils.set_random_seed(config["seed"])
     if config["heads_per_chunk"]:
         # Read when the step is traced, so set before the first step.
-        from keras_umdf.layers import scaled_dot_product_attention as attention
+        from keras_umdf.backend.tensorflow import attention
 
         attention.HEADS_PER_CHUNK = config["heads_per_chunk"]
     x, y, test_view = synthetic_data(config)
@@ -207,7 +194,7 @@ def measure(config: dict) -> dict:
         logs = model.train_on_batch(x, y, return_dict=True)
         losses.append(float(logs["loss"]))
 
-    first, times = _timed(train_step, config["train_seconds"], config["min_steps"])
+    first, times = timed(train_step, config["train_seconds"], config["min_steps"])
     result.update(
         first_train_step_s=first,
         train_step_s=times,
@@ -220,7 +207,7 @@ def measure(config: dict) -> dict:
     def infer_step():
         predictions.append(model.predict_on_batch(test_view))
 
-    first, times = _timed(infer_step, config["infer_seconds"], config["min_steps"])
+    first, times = timed(infer_step, config["infer_seconds"], config["min_steps"])
     last = np.asarray(predictions[-1])
     result.update(
         first_infer_step_s=first,

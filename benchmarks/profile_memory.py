@@ -1,8 +1,8 @@
 """Where the TensorFlow training step of UMDF spends its memory.
 
-    KERAS_BACKEND=tensorflow python benchmarks/profile_memory.py --batch-size 16
-    python benchmarks/profile_memory.py --batch-size 16 --num-heads 8   # MOSEI's
-    python benchmarks/profile_memory.py --batch-size 1 --json mem.json
+    KERAS_BACKEND=tensorflow python -m benchmarks.profile_memory --batch-size 16
+    python -m benchmarks.profile_memory --batch-size 16 --num-heads 8   # MOSEI's
+    python -m benchmarks.profile_memory --batch-size 1 --json mem.json
 
 Builds UMDF at the benchmark's configuration (`measure_umdf.py`: the paper's
 MOSI architecture, synthetic data of the real shapes, Adam, float32), and
@@ -36,22 +36,17 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import re
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
-from benchmarks.measure_umdf import check_json_path  # noqa: E402
-from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
-from benchmarks.measure_umdf import peak_rss_mb  # noqa: E402
-from benchmarks.measure_umdf import rss_mb  # noqa: E402
-from benchmarks.measure_umdf import tensorflow_float32_model  # noqa: E402
-from benchmarks.measure_umdf import write_json  # noqa: E402
-from benchmarks.threads import pin_tensorflow_threads  # noqa: E402
+from benchmarks.measure_umdf import add_model_arguments
+from benchmarks.measure_umdf import check_json_path
+from benchmarks.measure_umdf import check_model_arguments
+from benchmarks.measure_umdf import peak_rss_mb
+from benchmarks.measure_umdf import rss_mb
+from benchmarks.measure_umdf import tensorflow_float32_model
+from benchmarks.measure_umdf import write_json
+from benchmarks.threads import pin_tensorflow_threads
 
 # Ops whose output is a view of their first input's buffer in TensorFlow's
 # CPU kernels: a saved one costs nothing beyond the buffer it renames.
@@ -63,6 +58,33 @@ NOT_ACTIVATIONS = frozenset({"ReadVariableOp", "Const", "VarHandleOp", "Placehol
 # Readers that need only a tensor's shape, not its values (constant once the
 # shapes are known): they keep nothing alive.
 SHAPE_READERS = frozenset({"Shape", "ShapeN", "Size", "Rank"})
+
+
+def layer_names(model) -> set[str]:
+    """The names of every layer in the model, nested ones included (a
+    backbone's layers as well as the backbone)."""
+    import keras
+
+    names, seen = set(), set()
+
+    def visit(value):
+        if isinstance(value, keras.layers.Layer):
+            if id(value) in seen:
+                return
+            seen.add(id(value))
+            names.add(value.name)
+            for attribute in vars(value).values():
+                visit(attribute)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+
+    for layer in model.layers:
+        visit(layer)
+    return names
 
 
 def resident_mb() -> dict:
@@ -151,7 +173,7 @@ def saved_for_gradient(model, data, forward_scope: str | None = None) -> dict:
                 source = _source(tensor)
                 if forward(source.op) and source.op.type not in NOT_ACTIVATIONS:
                     saved[source.name] = source
-    layers = {layer.name for layer in model.layers}
+    layers = layer_names(model)
     by_type, by_layer = collections.Counter(), collections.Counter()
     unsized = 0
     for tensor in saved.values():

@@ -1,8 +1,8 @@
 """Where the TensorFlow training step of UMDF spends its time: a profile by op type.
 
-    KERAS_BACKEND=tensorflow python benchmarks/profile_step.py --batch-size 16
-    python benchmarks/profile_step.py --batch-size 128 --steps 2 --json prof.json
-    python benchmarks/profile_step.py --dropout 0        # the peer's setting
+    KERAS_BACKEND=tensorflow python -m benchmarks.profile_step --batch-size 16
+    python -m benchmarks.profile_step --batch-size 128 --steps 2 --json prof.json
+    python -m benchmarks.profile_step --dropout 0        # without dropout
 
 Builds UMDF at the benchmark's configuration (`measure_umdf.py`: the paper's
 MOSI architecture, synthetic data of the real shapes, Adam, float32, Keras's
@@ -41,16 +41,12 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
-from benchmarks.measure_umdf import check_json_path  # noqa: E402
-from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
-from benchmarks.measure_umdf import tensorflow_float32_model  # noqa: E402
-from benchmarks.measure_umdf import write_json  # noqa: E402
-from benchmarks.threads import pin_tensorflow_threads  # noqa: E402
+from benchmarks.measure_umdf import add_model_arguments
+from benchmarks.measure_umdf import check_json_path
+from benchmarks.measure_umdf import check_model_arguments
+from benchmarks.measure_umdf import tensorflow_float32_model
+from benchmarks.measure_umdf import write_json
+from benchmarks.threads import pin_tensorflow_threads
 
 MATMUL = "matmuls and convolutions"
 SOFTMAX = "softmax"

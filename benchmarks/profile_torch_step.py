@@ -1,7 +1,7 @@
 """Where the PyTorch backend's training step spends its time, on a GPU or the CPU.
 
-    KERAS_BACKEND=torch python benchmarks/profile_torch_step.py --batch-size 128
-    python benchmarks/profile_torch_step.py --precisions float32,mixed_bfloat16
+    KERAS_BACKEND=torch python -m benchmarks.profile_torch_step --batch-size 128
+    python -m benchmarks.profile_torch_step --precisions float32,mixed_bfloat16
 
 Builds UMDF at the benchmark's configuration (`measure_umdf.py`: the paper's
 MOSI architecture, synthetic data of the real shapes, Adam), runs `--warmup`
@@ -21,15 +21,11 @@ import os
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from benchmarks.measure_umdf import add_model_arguments  # noqa: E402
-from benchmarks.measure_umdf import architecture  # noqa: E402
-from benchmarks.measure_umdf import build_model  # noqa: E402
-from benchmarks.measure_umdf import check_model_arguments  # noqa: E402
-from benchmarks.measure_umdf import synthetic_data  # noqa: E402
+from benchmarks.measure_umdf import add_model_arguments
+from benchmarks.measure_umdf import architecture
+from benchmarks.measure_umdf import build_model
+from benchmarks.measure_umdf import check_model_arguments
+from benchmarks.measure_umdf import synthetic_data
 
 
 def parse_args(argv=None) -> argparse.Namespace:

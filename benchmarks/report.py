@@ -14,37 +14,59 @@ def markdown(document: dict) -> str:
     summary, machine = document["summary"], document["machine"]
     settings = document["settings"]
     flops = summary["flops_per_sample"]
+    isa = ", ".join(machine.get("instruction_sets") or []) or "not read"
+    load = machine["load_average_at_start"]
+    load = "-" if load is None else " / ".join(f"{value:.2f}" for value in load)
     lines = [
         "# keras_umdf benchmark",
         "",
-        f"Command: `python benchmarks/{document['command']}`",
+        f"Command: `{document['command']}`",
         "",
-        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['threads']} "
-        f"threads per run, load average at start {machine['load_average_at_start']}"
-        f", {machine['date']}. fp32 matmul peak (NumPy, median of "
-        f"{summary['gemm_rounds']} rounds): "
+        f"Machine: {machine['cpu']} (instruction sets: {isa}), {machine['cores']} "
+        f"cores, {machine['threads']} threads per run, load average at start "
+        f"(1 / 5 / 15 min) {load}, {machine['date']}. fp32 matmul peak "
+        f"(NumPy, median of {summary['gemm_rounds']} rounds): "
         f"{_number(summary['gemm_fp32_gflops_numpy'])} GFLOP/s.",
         "",
         f"Medians over {settings['rounds']} interleaved rounds. Model GFLOP per "
         f"sample (parameterised matmuls, as in the issue): training "
-        f"{flops['train'] / 1e9:.3f}, inference {flops['infer_keras_umdf'] / 1e9:.3f} "
-        f"(keras_umdf encodes a test sample once) and "
-        f"{flops['infer_peer'] / 1e9:.3f} (the peer encodes it twice). "
-        f"With the attention products, training costs "
+        f"{flops['train'] / 1e9:.3f}, inference "
+        f"{flops['infer_encoder_once'] / 1e9:.3f} (keras_umdf and its peer encode "
+        f"a test sample once; {flops['infer_encoder_twice'] / 1e9:.3f} encoding it "
+        f"twice). With the attention products, training costs "
         f"{flops['train_with_attention'] / 1e9:.3f} GFLOP per sample.",
         "",
     ]
-    if summary["peer"]:
+    peers = [
+        ("torch_umdf", entry_batch, entry)
+        for entry_batch, entry in summary["peer"].items()
+    ] + [
+        ("external", entry_batch, entry)
+        for entry_batch, entry in summary.get("external_peer", {}).items()
+    ]
+    if peers:
+        dropout = settings.get("dropout")
         lines += [
-            "## PyTorch peer (plain eager PyTorch, dropout 0)",
+            "## PyTorch peer (plain eager PyTorch)",
             "",
-            "| Batch | Train samples/s | % of peak | Infer samples/s | % of peak "
-            "| torch GEMM GFLOP/s | Peak RSS MB | Rounds |",
-            "|---|---|---|---|---|---|---|---|",
+            "torch_umdf: the same network and objective in eager PyTorch "
+            "(`benchmarks/peer/torch_umdf.py`), dropout "
+            f"{0.1 if dropout is None else dropout:g}, as keras_umdf's runs."
+            + (
+                f" external: `{settings['peer_path']}` (--peer-path), a cross-check."
+                if summary.get("external_peer")
+                else ""
+            ),
+            "",
+            "| Peer | Batch | Train samples/s | % of peak | Infer samples/s "
+            "| % of peak | torch GEMM GFLOP/s | Peak RSS MB | Rounds |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        for batch, entry in sorted(summary["peer"].items(), key=lambda kv: int(kv[0])):
+        for name, batch, entry in sorted(
+            peers, key=lambda p: (int(p[1]), p[0] != "torch_umdf")
+        ):
             lines.append(
-                f"| {batch} | {_number(entry['train_samples_per_s'])} "
+                f"| {name} | {batch} | {_number(entry['train_samples_per_s'])} "
                 f"| {_number(entry['train_percent_of_peak'], 1, '%')} "
                 f"| {_number(entry['infer_samples_per_s'])} "
                 f"| {_number(entry['infer_percent_of_peak'], 1, '%')} "

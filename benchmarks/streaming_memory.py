@@ -1,6 +1,6 @@
 """Peak memory of training UMDF on MOSEI-scale data streamed from disk.
 
-    python benchmarks/streaming_memory.py [--steps 300] [--workdir /tmp]
+    python -m benchmarks.streaming_memory [--steps 300] [--workdir /tmp]
 
 Writes 22,856 synthetic clips of 50 x (300 + 74 + 35) float32 features (MOSEI's
 size: 1.87 GB as arrays) as TFRecord shards with `keras_umdf.data.write_shards`,
@@ -28,12 +28,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from benchmarks.measure_umdf import peak_rss_mb  # noqa: E402
-from benchmarks.measure_umdf import rss_mb  # noqa: E402
+from benchmarks.measure_umdf import peak_rss_mb
+from benchmarks.measure_umdf import rss_mb
 
 NUM_CLIPS = 22856
 LENGTH = 50
@@ -137,7 +133,8 @@ def train(directory: str, batch_size: int, steps: int) -> dict:
 def _child(args, phase: str) -> dict:
     command = [
         sys.executable,
-        os.path.abspath(__file__),
+        "-m",
+        "benchmarks.streaming_memory",
         "--phase",
         phase,
         "--directory",
@@ -149,9 +146,11 @@ def _child(args, phase: str) -> dict:
         "--num-clips",
         str(args.num_clips),
     ]
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    # From the repository root, where `benchmarks` is a package.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])

@@ -19,7 +19,7 @@ _ENV = (
 
 def thread_env(threads: int) -> dict[str, str]:
     """Environment variables that give NumPy, TensorFlow and torch `threads`
-    threads (also the PyTorch peer's `THREADS`). JAX's CPU client sizes its own
+    threads (and `THREADS`, which a `--peer-path` script may read). JAX's CPU client sizes its own
     pool to the machine's cores."""
     env = {name: str(threads) for name in _ENV}
     env["THREADS"] = str(threads)

@@ -25,4 +25,5 @@ from keras_umdf.modalities import CONDITIONS  # noqa: E402
 from keras_umdf.modalities import MODALITIES  # noqa: E402
 from keras_umdf.models import SDUMC  # noqa: E402
 from keras_umdf.models import UMDF  # noqa: E402
+from keras_umdf.models import UMDFWithSDUMCParts  # noqa: E402
 from keras_umdf.version import __version__  # noqa: E402

@@ -8,15 +8,15 @@ its own; this module only picks, checks and opens the engine, and
 `scale_loss_for_replicas` gives `UMDF.compute_loss` the loss convention of
 `tf.distribute`.
 
-TensorFlow and JAX are imported when a scope is opened, not when this module is
-imported.
+This module is the dispatch point; the engines' own code is in
+`keras_umdf.backend.tensorflow.strategies` and
+`keras_umdf.backend.jax.data_parallel`, imported when a scope is opened, not
+when this module is imported.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
@@ -36,10 +36,6 @@ _ALTERNATIVE = {
     "(several machines, with TF_CONFIG)",
     "jax": "'data_parallel' (every JAX device)",
 }
-# One tf.distribute strategy per (name, devices) and process: a model must be
-# built, compiled and fit under the same strategy object, and TensorFlow allows
-# only one MultiWorkerMirroredStrategy per process.
-_TF_STRATEGIES: dict[tuple, Any] = {}
 
 
 @contextlib.contextmanager
@@ -144,13 +140,17 @@ def distribution_scope(
         yield None
         return
     if name == "data_parallel":
-        distribution = _data_parallel(devices)
+        from keras_umdf.backend.jax.data_parallel import data_parallel
+
+        distribution = data_parallel(devices)
         with distribution.scope():
             yield distribution
         return
-    strategy = _tf_strategy(name, devices)
-    with strategy.scope():
-        yield strategy
+    from keras_umdf.backend.tensorflow.strategies import strategy
+
+    engine = strategy(name, devices)
+    with engine.scope():
+        yield engine
 
 
 def check_strategy_name(name: str | None) -> str:
@@ -213,167 +213,9 @@ def scale_loss_for_replicas(loss):
     """
     if keras.backend.backend() != "tensorflow":
         return loss
-    import tensorflow as tf
+    from keras_umdf.backend.tensorflow.strategies import replicas_in_sync
 
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    replicas = replicas_in_sync()
     if replicas == 1:
         return loss
     return loss * keras.ops.cast(1.0 / replicas, loss.dtype)
-
-
-def _tf_strategy(name: str, devices: Sequence[str] | None):
-    import tensorflow as tf
-
-    if name == "multi_worker":
-        if devices is not None:
-            raise ValueError(
-                "'multi_worker' takes the replicas from TF_CONFIG and every "
-                f"GPU of each worker; received devices={list(devices)!r}. Set "
-                "CUDA_VISIBLE_DEVICES on a worker to restrict its GPUs, or use "
-                "'mirrored' for chosen devices of one machine."
-            )
-        key = (name,)
-        if key not in _TF_STRATEGIES:
-            _check_tf_config()
-            try:
-                strategy = _multi_worker_strategy_class()()
-            except RuntimeError as error:
-                raise RuntimeError(
-                    "MultiWorkerMirroredStrategy must be created before "
-                    "TensorFlow starts its runtime in this process; open "
-                    "distribution_scope('multi_worker') first, before "
-                    f"make_dataset or any other TensorFlow work ({error})."
-                ) from error
-            _TF_STRATEGIES[key] = strategy
-        return _TF_STRATEGIES[key]
-    devices = None if devices is None else tuple(devices)
-    key = (name, devices)
-    if key not in _TF_STRATEGIES:
-        _TF_STRATEGIES[key] = tf.distribute.MirroredStrategy(
-            devices=None if devices is None else list(devices)
-        )
-    return _TF_STRATEGIES[key]
-
-
-def _multi_worker_strategy_class():
-    """`MultiWorkerMirroredStrategy` adapted to Keras 3 and keras_umdf's pipelines.
-
-    - Keras 3's TensorFlow trainer calls `strategy.reduce` in two ways that
-      `MultiWorkerMirroredStrategy.reduce` rejects, so that `fit` fails for
-      every model: on a whole nested (x, y) batch, to build the model before
-      training (keras-team/keras#20329), and with `axis=0` on the scalar logs
-      of every step ("Invalid reduction dimension 0 for input with 0
-      dimensions", tensorflow/tensorflow#72388). This `reduce` reduces each
-      value of a nest on its own, and a scalar over the replicas only (a
-      scalar has no axis 0; the logs are already synchronised metric results).
-    - A dataset whose auto-shard policy is AUTO is sharded by DATA: every
-      worker computes every global batch and keeps its replicas' parts. The
-      pipelines of `keras_umdf.data` key every batch by (seed, epoch, batch
-      index), so all workers compute the same global batches; AUTO would
-      shard the TFRecord files of `make_dataset_from_shards` between the
-      workers instead, which fails or gives the workers different batches.
-      A policy set on the dataset is kept.
-
-    Otherwise it is the TensorFlow class, unchanged.
-    """
-    import tensorflow as tf
-
-    auto = tf.data.experimental.AutoShardPolicy.AUTO
-
-    class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
-        def reduce(self, reduce_op, value, axis=None):
-            parent = super()
-
-            def reduce_one(v):
-                local = self.experimental_local_results(v)[0]
-                rank = getattr(getattr(local, "shape", None), "rank", None)
-                return parent.reduce(reduce_op, v, axis=None if rank == 0 else axis)
-
-            return tf.nest.map_structure(reduce_one, value)
-
-        def experimental_distribute_dataset(self, dataset, options=None):
-            if (
-                isinstance(dataset, tf.data.Dataset)
-                and dataset.options().experimental_distribute.auto_shard_policy == auto
-            ):
-                by_data = tf.data.Options()
-                by_data.experimental_distribute.auto_shard_policy = (
-                    tf.data.experimental.AutoShardPolicy.DATA
-                )
-                dataset = dataset.with_options(by_data)
-            return super().experimental_distribute_dataset(dataset, options)
-
-    return KerasMultiWorkerMirroredStrategy
-
-
-def _check_tf_config() -> dict:
-    raw = os.environ.get("TF_CONFIG")
-    example = (
-        'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-        '"task": {"type": "worker", "index": 0}}\''
-    )
-    if not raw:
-        raise ValueError(
-            "'multi_worker' reads the cluster from the TF_CONFIG environment "
-            f"variable, which is not set. Set it on every worker, e.g. {example} "
-            "(index 1 on the second worker), or use 'mirrored' on one machine."
-        )
-    try:
-        config = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"TF_CONFIG is not valid JSON ({error}); received TF_CONFIG={raw!r}. "
-            f"Expected e.g. {example}."
-        ) from error
-    cluster = config.get("cluster") if isinstance(config, dict) else None
-    task = config.get("task") if isinstance(config, dict) else None
-    if (
-        not isinstance(cluster, dict)
-        or not isinstance(task, dict)
-        or task.get("type") not in cluster
-        or not isinstance(task.get("index"), int)
-        or not 0 <= task["index"] < len(cluster[task["type"]])
-    ):
-        raise ValueError(
-            "TF_CONFIG must give the cluster's addresses and this worker's task, "
-            f"with a task type in the cluster and an index within it; received "
-            f"TF_CONFIG={raw!r}. Expected e.g. {example}."
-        )
-    return config
-
-
-def _data_parallel(devices: Sequence[str] | None):
-    if _wants_multi_process():
-        import jax
-
-        if not jax.distributed.is_initialized():
-            try:
-                keras.distribution.initialize()
-            except RuntimeError as error:
-                raise RuntimeError(
-                    "JAX's multi-process runtime (KERAS_DISTRIBUTION_NUM_PROCESSES="
-                    f"{os.environ['KERAS_DISTRIBUTION_NUM_PROCESSES']}) must start "
-                    "before any JAX computation; open "
-                    "distribution_scope('data_parallel') first, before building "
-                    f"datasets or models ({error})."
-                ) from error
-    devices = None if devices is None else list(devices)
-    if devices is not None and not devices:
-        raise ValueError(
-            "devices must name at least one device, e.g. ['gpu:0', 'gpu:1']; "
-            "received devices=[]. Pass None for every JAX device."
-        )
-    return keras.distribution.DataParallel(devices=devices)
-
-
-def _wants_multi_process() -> bool:
-    value = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES")
-    if value is None:
-        return False
-    try:
-        return int(value) > 1
-    except ValueError as error:
-        raise ValueError(
-            "KERAS_DISTRIBUTION_NUM_PROCESSES must be the number of JAX "
-            f"processes; received {value!r}."
-        ) from error

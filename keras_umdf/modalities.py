@@ -1,4 +1,5 @@
-"""Names of the modalities and of the test conditions.
+"""Names of the modalities and of the test conditions, and the parser of a list
+of conditions.
 
 The model, the data pipeline and the evaluation protocol all key modality arrays by the
 long names below; the paper's test conditions use its one-letter codes, and the
@@ -74,3 +75,31 @@ def condition_modalities(condition: str) -> tuple[str, ...]:
             f"or one of the named conditions {tuple(NAMED_CONDITIONS)}."
         )
     return tuple(MODALITY_CODES[c] for c in "lav" if c in letters)
+
+
+def parse_conditions(text: str) -> tuple[str, ...]:
+    """Parses a list of test conditions: "all" (the seven of `CONDITIONS`),
+    "none" (or "") or comma-separated codes such as "l,la" (braces allowed:
+    "{l},{la}"); letter codes come back in the paper's order ("al" -> "la").
+
+    Raises:
+        ValueError: an unknown condition (`condition_modalities`'s message).
+
+    Example:
+
+    ```python
+    parse_conditions("l, al")  # ("l", "la")
+    parse_conditions("text_missing")  # ("text_missing",)
+    ```
+    """
+    text = text.strip().lower()
+    if text == "all":
+        return CONDITIONS
+    if text in ("none", ""):
+        return ()
+    conditions = []
+    for item in text.split(","):
+        item = item.strip().strip("{}").replace(",", "")
+        condition_modalities(item)
+        conditions.append("".join(c for c in "lav" if c in item) or item)
+    return tuple(conditions)

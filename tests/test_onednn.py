@@ -26,8 +26,8 @@ import json
 import numpy as np
 import keras_umdf
 import keras
-from keras_umdf.layers import scaled_dot_product_attention as kernel
-kernel.HEAD_BY_HEAD_MIN_LOGITS = 0
+from keras_umdf.backend.tensorflow import attention
+attention.HEAD_BY_HEAD_MIN_LOGITS = 0
 keras.utils.set_random_seed(0)
 dims = {"text": 12, "audio": 6, "vision": 4}
 model = keras_umdf.UMDF(dims, hidden_dim=8, num_heads=4, num_layers=2)
@@ -142,3 +142,15 @@ def test_prefer_onednn_keeps_a_set_value_and_a_loaded_tensorflow(monkeypatch):
     assert onednn.prefer_onednn()
     assert os.environ[onednn.VARIABLE] == "1"
     assert onednn.onednn_enabled() is None
+
+
+@pytest.mark.only_backend("tensorflow")
+@pytest.mark.skipif(not X86, reason="TensorFlow's oneDNN kernels are x86-64's")
+def test_onednn_enabled_reports_this_process_setting():
+    # The suite's TensorFlow loaded after `prefer_onednn` (tests/conftest.py):
+    # oneDNN runs unless the variable says "0"; the answer is kept.
+    import tensorflow  # noqa: F401
+
+    expected = os.environ.get(onednn.VARIABLE) != "0"
+    assert onednn.onednn_enabled() is expected
+    assert onednn.onednn_enabled() is expected

@@ -11,11 +11,10 @@ import keras_tuner
 
 from keras_umdf import optimizers
 from keras_umdf.argument_validation import check_int
+from keras_umdf.data.batches import masked_batches
 from keras_umdf.models.umdf import UMDF
 from tuning.incomplete_conditions_average import IncompleteConditionsAverage
 from tuning.objectives import TaskObjective
-from tuning.pipelines import evaluation_pipeline
-from tuning.pipelines import training_pipeline
 from tuning.search_space import LAMBDA_NAMES
 from tuning.search_space import SearchSpace
 
@@ -274,12 +273,17 @@ class UMDFHyperModel(keras_tuner.HyperModel):
                 ),
             )
         if isinstance(x, Split):
-            x = training_pipeline(x, self.batch_size, self.seed)
+            x = masked_batches(
+                x, training=True, batch_size=self.batch_size, seed=self.seed
+            )
             # The pipeline shuffles the clips each epoch from the seed.
             kwargs.setdefault("shuffle", False)
         if isinstance(validation_data, Split):
-            validation_data = evaluation_pipeline(
-                validation_data, self.batch_size, self.seed
+            validation_data = masked_batches(
+                validation_data,
+                training=False,
+                batch_size=self.batch_size,
+                seed=self.seed,
             )
         callbacks.append(keras.callbacks.TerminateOnNaN())
         with warnings.catch_warnings():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_umdf.data.batches import masked_batches
 from keras_umdf.modalities import INCOMPLETE_CONDITIONS
 from keras_umdf.modalities import condition_modalities
-from tuning.pipelines import evaluation_pipeline
 
 
 class IncompleteConditionsAverage(keras.callbacks.Callback):
@@ -88,8 +88,12 @@ class IncompleteConditionsAverage(keras.callbacks.Callback):
 
     def _dataset(self, condition: str):
         if condition not in self._datasets:
-            self._datasets[condition] = evaluation_pipeline(
-                self.split, self.batch_size, self.seed, condition
+            self._datasets[condition] = masked_batches(
+                self.split,
+                training=False,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                condition=condition,
             )
         return self._datasets[condition]
 

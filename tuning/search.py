@@ -9,6 +9,7 @@ import shutil
 
 import numpy as np
 
+from keras_umdf.data.atomic_file import atomic_path
 from tuning.distributed import DistributedSettings
 from tuning.distributed import distributed_environment
 from tuning.distributed import serve_oracle
@@ -296,9 +297,9 @@ def _write_config(directory: str, config: dict) -> None:
     # Written whole under a temporary name, then renamed: the chief and the
     # workers of a distributed search may create the directory at once.
     temporary = os.path.join(directory, f"{_TEMPORARY_PREFIX}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(config, file, indent=2)
-    os.replace(temporary, os.path.join(directory, SEARCH_CONFIG))
+    with atomic_path(os.path.join(directory, SEARCH_CONFIG), temporary) as path:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(config, file, indent=2)
 
 
 def _differences(saved: dict, config: dict, prefix: str = "") -> list[str]:

@@ -21,10 +21,11 @@ from keras_umdf.cli import predict
 from keras_umdf.cli import reproduce
 from keras_umdf.cli import train
 from keras_umdf.cli import tune
+from keras_umdf.cli.one_line_argument_parser import OneLineArgumentParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="keras-umdf",
         description="UMDF self-distillation for multimodal sentiment analysis "
         "with missing modalities.",

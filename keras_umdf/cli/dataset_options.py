@@ -10,10 +10,12 @@ import argparse
 import math
 import os
 
+from keras_umdf.cli.argument_types import finite_float
+from keras_umdf.experiments.training_settings import SETTING_KEYS
+from keras_umdf.experiments.training_settings import preset_settings
 from keras_umdf.optimizers import WARMUP_STEPS
 from keras_umdf.presets import PRESET_NAMES
 from keras_umdf.presets import infer_preset_name
-from keras_umdf.presets import paper_preset
 
 DATASET_FORMATS = ("mult", "mmsa", "pickle", "csd", "tfds", "synthetic")
 
@@ -42,14 +44,18 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--scale",
-        type=float,
+        type=finite_float,
         default=1.0,
         help="fraction of the real split sizes for a synthetic dataset",
     )
 
 
-def load_dataset_from_args(args: argparse.Namespace):
+def load_dataset_from_args(args: argparse.Namespace, *, pseudo_text: bool = False):
     """Loads the `MultimodalDataset` that --dataset and --format name.
+
+    With `pseudo_text=True` a synthetic dataset gets a pseudo-text stream
+    (`keras_umdf.data.synthetic(..., pseudo_text=True)`); files keep what they
+    hold.
 
     Raises:
         FileNotFoundError: a named file does not exist.
@@ -63,8 +69,9 @@ def load_dataset_from_args(args: argparse.Namespace):
     if format == "synthetic":
         if not 0.0 < args.scale <= 1.0:
             raise ValueError(f"--scale must be in (0, 1]; received {args.scale}.")
+        extra = {"pseudo_text": True} if pseudo_text else {}
         return load_dataset(source, format=format, seed=args.data_seed,
-                            scale=args.scale)  # fmt: skip
+                            scale=args.scale, **extra)  # fmt: skip
     return load_dataset(source, format=format)
 
 
@@ -115,12 +122,44 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="which dataset's published settings to start from; inferred from "
         "the dataset's name (mosi when nothing matches)",
     )
-    group.add_argument("--batch-size", type=int, default=None)
-    group.add_argument("--learning-rate", type=float, default=None)
-    group.add_argument("--epochs", type=int, default=None)
-    group.add_argument("--num-heads", type=int, default=None)
-    group.add_argument("--hidden-dim", type=int, default=None)
-    group.add_argument("--num-layers", type=int, default=None)
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="training clips per step (the preset's value by default)",
+    )
+    group.add_argument(
+        "--learning-rate",
+        type=finite_float,
+        default=None,
+        help="Adam's learning rate after the warm-up (the preset's value by default)",
+    )
+    group.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="passes over the training clips (the preset's value by default)",
+    )
+    group.add_argument(
+        "--num-heads",
+        type=int,
+        default=None,
+        help="attention heads of every transformer; must divide --hidden-dim "
+        "(the preset's value by default)",
+    )
+    group.add_argument(
+        "--hidden-dim",
+        type=int,
+        default=None,
+        help="the width d of the model, a multiple of --num-heads (the preset's "
+        "value by default)",
+    )
+    group.add_argument(
+        "--num-layers",
+        type=int,
+        default=None,
+        help="MCIM layers D (the preset's value by default)",
+    )
     group.add_argument(
         "--lr-warmup-steps",
         dest="warmup_steps",
@@ -144,19 +183,10 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
     name = args.preset or infer_preset_name(
         getattr(data, "name", None), getattr(args, "dataset", None)
     )
-    preset = paper_preset(name or "mosi")
-    settings = {
-        "preset": preset.name,
-        "batch_size": preset.batch_size,
-        "learning_rate": preset.learning_rate,
-        "epochs": preset.epochs,
-        "num_heads": preset.num_heads,
-        "hidden_dim": preset.hidden_dim,
-        "num_layers": preset.num_layers,
-    }
-    for key in settings:
+    settings = preset_settings(name or "mosi")
+    for key in SETTING_KEYS:
         value = getattr(args, key, None)
-        if key == "preset" or value is None:
+        if value is None:
             continue
         if not (value > 0 and math.isfinite(value)):
             flag = "--" + key.replace("_", "-")
@@ -167,5 +197,6 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
         raise ValueError(
             f"--lr-warmup-steps must be >= 0 (0: no warm-up); received {warmup}."
         )
-    settings["warmup_steps"] = WARMUP_STEPS if warmup is None else warmup
+    if warmup is not None:
+        settings["warmup_steps"] = warmup
     return settings

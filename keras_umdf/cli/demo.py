@@ -47,8 +47,8 @@ def run(args) -> int:
     import keras
 
     import keras_umdf
+    from keras_umdf.evaluation.markdown_tables import markdown_table
     from keras_umdf.evaluation.mean_baseline import with_baseline_row
-    from keras_umdf.evaluation.report import markdown_table
     from keras_umdf.experiments.demo import DEMO_VARIANTS
     from keras_umdf.experiments.demo import run_demo
 
@@ -89,4 +89,9 @@ def run(args) -> int:
     )
     if args.output:
         print(f"Models, histories and results.json / results.md are in {args.output}.")
+    else:
+        print(
+            "The models and results.json / results.md were written to a temporary "
+            "directory, now removed; pass --output DIR to keep them."
+        )
     return 0

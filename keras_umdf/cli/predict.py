@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from keras_umdf.cli.argument_types import finite_float
 from keras_umdf.cli.dataset_options import DATASET_FORMATS
 from keras_umdf.modalities import MODALITIES
 
@@ -54,7 +55,7 @@ def add_parser(commands) -> None:
     )
     parser.add_argument(
         "--scale",
-        type=float,
+        type=finite_float,
         default=1.0,
         help="fraction of the real split sizes for a synthetic dataset input",
     )
@@ -172,7 +173,16 @@ def _read_input(args, model):
             f"--input {path!r} is not a readable .npz file: {error}"
         ) from None
     with archive:
-        arrays = {k: archive[k] for k in archive.files}
+        arrays = {}
+        for key in archive.files:
+            try:
+                arrays[key] = archive[key]
+            except (OSError, ValueError) as error:
+                raise ValueError(
+                    f"--input {path!r}: array {key!r} cannot be read ({error}); "
+                    "save numeric arrays, e.g. np.savez(path, text=x.astype("
+                    "'float32')), not Python objects."
+                ) from None
     features, ids = _npz_features(arrays, model, path)
     num = next(iter(features.values())).shape[0]
     split = Split(features=features, labels=np.zeros(num, np.float32), ids=ids)

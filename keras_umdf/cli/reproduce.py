@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from keras_umdf.cli.argument_types import finite_float
 from keras_umdf.cli.dataset_options import add_dataset_arguments
 from keras_umdf.cli.dataset_options import add_training_arguments
 from keras_umdf.cli.run_options import add_evaluation_arguments
@@ -54,7 +55,7 @@ def add_parser(commands) -> None:
     )
     group.add_argument(
         "--lambda-fea",
-        type=float,
+        type=finite_float,
         default=None,
         help="weight of the feature distillation in every variant that has it "
         "(default UMDF's 1.0), e.g. a value found by `keras-umdf tune`; the "
@@ -62,7 +63,7 @@ def add_parser(commands) -> None:
     )
     group.add_argument(
         "--lambda-logits",
-        type=float,
+        type=finite_float,
         default=None,
         help="weight of the logits distillation, likewise (default 1.0)",
     )
@@ -111,11 +112,12 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 def run(args) -> int:
     from keras_umdf.cli.dataset_options import load_dataset_from_args
     from keras_umdf.cli.dataset_options import training_settings
+    from keras_umdf.cli.run_options import conditions_from_args
+    from keras_umdf.cli.run_options import curve_rates
     from keras_umdf.cli.run_options import data_config
     from keras_umdf.cli.run_options import distillation_weights
-    from keras_umdf.cli.run_options import parse_conditions
+    from keras_umdf.cli.run_options import note_clamped_train_samples
     from keras_umdf.cli.run_options import verbosity
-    from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
     from keras_umdf.evaluation.report import results_markdown
     from keras_umdf.experiments.reproduction import reproduce
     from keras_umdf.experiments.variants import parse_variants
@@ -130,17 +132,16 @@ def run(args) -> int:
                 "options; "
                 f"they do not apply with --models {args.models!r}. Leave them out."
             )
-        from keras_umdf.experiments.missing_text import comparison_command
-
-        return comparison_command(args, seeds)
+        return compare_models(args, seeds)
     variants = parse_variants(args.variants)
-    conditions = parse_conditions(args.conditions)
+    conditions = conditions_from_args(args)
     data = load_dataset_from_args(args)
     if args.split not in data.splits:
         raise ValueError(
             f"--split {args.split!r}: the dataset has splits {sorted(data.splits)}."
         )
     settings = training_settings(args, data)
+    note_clamped_train_samples(args, data, "reproduce")
     print(
         f"reproducing on {data.name}: {len(variants)} variants x {len(seeds)} seeds; "
         + ", ".join(f"{k} {v}" for k, v in settings.items())
@@ -153,7 +154,7 @@ def run(args) -> int:
         variants=variants,
         model_arguments=shared_arguments,
         conditions=conditions,
-        rates=None if args.no_curves else FRAME_DROP_RATES,
+        rates=curve_rates(args),
         curve_condition=args.curve_condition,
         split=args.split,
         eval_batch_size=args.eval_batch_size,
@@ -167,4 +168,50 @@ def run(args) -> int:
     )
     print()
     print(results_markdown(document))
+    return 0
+
+
+def compare_models(args, seeds: tuple[int, ...]) -> int:
+    """`reproduce --models umdf,sdumc`: `keras_umdf.experiments.missing_text`
+    with the command line's dataset (synthetic data gets a pseudo-text
+    stream), settings and conditions, plus "text_missing"."""
+    from keras_umdf.cli.dataset_options import load_dataset_from_args
+    from keras_umdf.cli.dataset_options import training_settings
+    from keras_umdf.cli.run_options import conditions_from_args
+    from keras_umdf.cli.run_options import data_config
+    from keras_umdf.cli.run_options import verbosity
+    from keras_umdf.experiments import missing_text
+    from keras_umdf.modalities import TEXT_MISSING
+
+    models = missing_text.parse_models(args.models)
+    if getattr(args, "distribute", "none") not in (None, "none"):
+        raise ValueError(
+            f"--distribute {args.distribute}: the UMDF/SDUMC comparison trains on "
+            "one device; leave --distribute out."
+        )
+    conditions = list(conditions_from_args(args))
+    if TEXT_MISSING not in conditions:
+        conditions.append(TEXT_MISSING)
+    data = load_dataset_from_args(args, pseudo_text=True)
+    settings = training_settings(args, data)
+    print(
+        f"comparing {', '.join(models)} on {data.name} with {len(seeds)} seeds; "
+        + ", ".join(f"{k} {v}" for k, v in settings.items())
+    )
+    document = missing_text.compare_missing_text(
+        data,
+        args.output,
+        settings=settings,
+        seeds=seeds,
+        models=models,
+        conditions=conditions,
+        split=args.split,
+        eval_batch_size=args.eval_batch_size,
+        train_samples=args.train_samples,
+        overwrite=args.overwrite,
+        verbose=verbosity(args),
+        data_config={**data_config(args), "pseudo_text": True},
+    )
+    print()
+    print(missing_text.comparison_markdown(document))
     return 0

@@ -4,13 +4,18 @@ model variant and the evaluation protocol."""
 from __future__ import annotations
 
 import argparse
+import sys
 
+from keras_umdf.cli.argument_types import condition
+from keras_umdf.cli.argument_types import finite_float
+from keras_umdf.cli.argument_types import positive_int
+from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
 from keras_umdf.experiments.best_epoch import SELECT_EPOCH_CHOICES
 from keras_umdf.experiments.variants import VARIANT_NAMES
 from keras_umdf.experiments.variants import parse_variants
 from keras_umdf.experiments.variants import variant_arguments
 from keras_umdf.modalities import CONDITIONS
-from keras_umdf.modalities import condition_modalities
+from keras_umdf.modalities import parse_conditions
 
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multi_worker", "data_parallel")
 VERBOSE_CHOICES = ("auto", "0", "1", "2")
@@ -78,13 +83,13 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--lambda-fea",
-        type=float,
+        type=finite_float,
         default=None,
         help="weight of the feature distillation (default 1.0; 0 removes it)",
     )
     group.add_argument(
         "--lambda-logits",
-        type=float,
+        type=finite_float,
         default=None,
         help="weight of the logits distillation (default 1.0; 0 removes it)",
     )
@@ -179,6 +184,7 @@ def add_evaluation_arguments(
     )
     group.add_argument(
         "--curve-condition",
+        type=condition,
         default="lav",
         help="the modalities present along the frame-drop curve (default lav)",
     )
@@ -186,7 +192,10 @@ def add_evaluation_arguments(
         "--split", default="test", help="the split to evaluate on (default test)"
     )
     group.add_argument(
-        "--eval-batch-size", type=int, default=128, help="evaluation batch size"
+        "--eval-batch-size",
+        type=positive_int,
+        default=128,
+        help="evaluation batch size",
     )
     if not tsne:
         return
@@ -198,26 +207,44 @@ def add_evaluation_arguments(
     )
 
 
-def parse_conditions(text: str) -> tuple[str, ...]:
-    """Parses --conditions: "all", "none" or comma-separated codes.
+def conditions_from_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """--conditions as condition codes (`keras_umdf.modalities.parse_conditions`).
 
     Raises:
-        ValueError: an unknown condition.
+        ValueError: an unknown condition, named after "--conditions: ".
     """
-    text = text.strip().lower()
-    if text == "all":
-        return CONDITIONS
-    if text in ("none", ""):
-        return ()
-    conditions = []
-    for item in text.split(","):
-        item = item.strip().strip("{}").replace(",", "")
-        try:
-            condition_modalities(item)
-        except ValueError as error:
-            raise ValueError(f"--conditions: {error}") from None
-        conditions.append("".join(c for c in "lav" if c in item) or item)
-    return tuple(conditions)
+    try:
+        return parse_conditions(args.conditions)
+    except ValueError as error:
+        raise ValueError(f"--conditions: {error}") from None
+
+
+def curve_rates(args: argparse.Namespace) -> tuple[float, ...] | None:
+    """The frame-drop rates of the curve: the paper's, or None with --no-curves."""
+    return None if args.no_curves else FRAME_DROP_RATES
+
+
+def check_something_to_evaluate(conditions, args: argparse.Namespace) -> None:
+    """Raises a ValueError when --conditions none comes with --no-curves."""
+    if not conditions and args.no_curves:
+        raise ValueError(
+            "Nothing to evaluate: --conditions none with --no-curves; ask for "
+            "conditions or the curve."
+        )
+
+
+def note_clamped_train_samples(args: argparse.Namespace, data, command: str) -> None:
+    """Says on stderr when --train-samples asks for more clips than the
+    training split has (all of them are used)."""
+    available = data["train"].num_samples if "train" in data.splits else None
+    requested = getattr(args, "train_samples", 0)
+    if available is not None and requested > available:
+        print(
+            f"keras-umdf {command}: warning: --train-samples {requested} is more "
+            f"than the {available} training clips of {data.name}; training on all "
+            f"{available}.",
+            file=sys.stderr,
+        )
 
 
 def check_positive(flag: str, value: int) -> int:

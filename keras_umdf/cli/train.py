@@ -53,17 +53,25 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     from keras_umdf.cli.dataset_options import load_dataset_from_args
     from keras_umdf.cli.dataset_options import training_settings
-    from keras_umdf.cli.evaluate import evaluate_and_report
+    from keras_umdf.cli.run_options import check_something_to_evaluate
+    from keras_umdf.cli.run_options import conditions_from_args
+    from keras_umdf.cli.run_options import curve_rates
     from keras_umdf.cli.run_options import data_config
-    from keras_umdf.cli.run_options import parse_conditions
+    from keras_umdf.cli.run_options import note_clamped_train_samples
     from keras_umdf.cli.run_options import variant_from_args
     from keras_umdf.cli.run_options import verbosity
+    from keras_umdf.experiments.evaluation_run import evaluate_and_report
     from keras_umdf.experiments.training_run import train_model
-    from keras_umdf.experiments.training_run import training_split
+    from keras_umdf.experiments.training_settings import training_split
 
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0; received {args.seed}.")
-    conditions = parse_conditions(args.conditions)
+    if args.train_samples < 0:
+        raise ValueError(
+            f"--train-samples must be >= 0 (0: all); received {args.train_samples}."
+        )
+    conditions = conditions_from_args(args)
+    check_something_to_evaluate(conditions, args)
     variant, model_arguments = variant_from_args(args)
     data = load_dataset_from_args(args)
     if args.split not in data.splits:
@@ -71,6 +79,7 @@ def run(args) -> int:
             f"--split {args.split!r}: the dataset has splits {sorted(data.splits)}."
         )
     settings = training_settings(args, data)
+    note_clamped_train_samples(args, data, "train")
     print(
         f"{variant} on {data.name}: "
         + ", ".join(f"{k} {v}" for k, v in settings.items())
@@ -100,7 +109,11 @@ def run(args) -> int:
         run_name=variant,
         seed=args.seed,
         conditions=conditions,
-        args=args,
+        split=args.split,
+        rates=curve_rates(args),
+        curve_condition=args.curve_condition,
+        batch_size=args.eval_batch_size,
+        tsne=args.tsne,
         config={
             "training": settings,
             "variant": variant,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from keras_umdf.cli.argument_types import finite_float
 from keras_umdf.cli.dataset_options import add_dataset_arguments
 from keras_umdf.cli.dataset_options import add_training_arguments
 
@@ -86,7 +87,7 @@ def add_parser(commands) -> None:
     space.add_argument(
         "--lambda-fea",
         nargs=2,
-        type=float,
+        type=finite_float,
         metavar=("LOW", "HIGH"),
         default=None,
         help="log-scale range of lambda_1 (default 0.01 10)",
@@ -94,7 +95,7 @@ def add_parser(commands) -> None:
     space.add_argument(
         "--lambda-logits",
         nargs=2,
-        type=float,
+        type=finite_float,
         metavar=("LOW", "HIGH"),
         default=None,
         help="log-scale range of lambda_2 (default 0.01 10)",
@@ -108,7 +109,7 @@ def add_parser(commands) -> None:
     space.add_argument(
         "--search-learning-rate",
         nargs=2,
-        type=float,
+        type=finite_float,
         metavar=("LOW", "HIGH"),
         default=None,
         help="log-scale range of the learning rate (default 3e-4 3e-3; "

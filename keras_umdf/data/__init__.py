@@ -2,7 +2,9 @@
 
 Everything here is imported lazily: `import keras_umdf` never imports TensorFlow, so
 the package works on JAX- or PyTorch-only machines. Only `make_dataset`, the shard
-functions and the TFDS builders need TensorFlow, and only when they are used.
+functions and the TFDS builders need TensorFlow, and only when they are used;
+`masked_batches` gives tf.data batches where TensorFlow is installed and
+`MaskedPyDataset` batches where it is not.
 """
 
 import importlib
@@ -14,12 +16,15 @@ from keras_umdf.data.synthetic import synthetic
 
 # Public name -> module (below keras_umdf.data) that defines it.
 _LAZY = {
-    # Two-view masking (NumPy and TensorFlow implementations of one specification).
-    "ViewSampler": "masking",
-    "apply_condition": "masking",
-    # Pipelines: tf.data (TensorFlow installed) and keras.utils.PyDataset (any backend).
+    # Two-view masking (NumPy and TensorFlow implementations of one specification,
+    # `keras_umdf.data.masking`).
+    "ViewSampler": "view_sampler",
+    "apply_condition": "condition_views",
+    # Pipelines: tf.data (TensorFlow installed) and keras.utils.PyDataset (any
+    # backend); `masked_batches` picks the one to use.
     "make_dataset": "pipeline",
     "MaskedPyDataset": "py_dataset",
+    "masked_batches": "batches",
     # Streaming from disk.
     "write_shards": "shards",
     "make_dataset_from_shards": "shards",

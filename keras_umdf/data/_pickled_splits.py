@@ -20,6 +20,18 @@ ID_SEPARATOR = "$_$"
 """Joins the fields of a multi-field id, as MMSA joins video and clip ids."""
 
 
+class FileSplits(dict):
+    """The split dict read from a file, with its `path`: a reader given it
+    names the file in its errors (not "<MulT dict>")."""
+
+    path: str = ""
+
+
+def source_path(source: Mapping, default: str) -> str:
+    """The file a split dict came from (`FileSplits`), else `default`."""
+    return getattr(source, "path", "") or default
+
+
 def load_splits(path: str | os.PathLike, format_name: str) -> tuple[dict, str]:
     """Loads the pickle at `path` (restricted) and checks it is a dict of splits."""
     path = os.fspath(path)
@@ -29,7 +41,9 @@ def load_splits(path: str | os.PathLike, format_name: str) -> tuple[dict, str]:
             f"{format_name} pickle not found: {path!r} is {where}; pass the path "
             "of the .pkl file."
         )
-    return check_splits(safe_pickle_load(path), path, format_name), path
+    raw = FileSplits(check_splits(safe_pickle_load(path), path, format_name))
+    raw.path = path
+    return raw, path
 
 
 def check_splits(raw: Any, path: str, format_name: str) -> dict:
@@ -89,6 +103,15 @@ def field(
         ) from error
 
 
+def check_not_empty(num: int, path: str, split: str) -> None:
+    """Raises a ValueError naming the file and split when it holds no clips."""
+    if num == 0:
+        raise ValueError(
+            f"{path!r} split {split!r} holds 0 clips; every split needs data: "
+            "fill it or remove it from the file."
+        )
+
+
 def features(
     entry: Mapping, key: str, path: str, split: str, num: int | None
 ) -> np.ndarray:
@@ -98,6 +121,13 @@ def features(
         raise ValueError(
             f"{path!r} split {split!r}: {key!r} must be (N, T, d); received shape "
             f"{array.shape}."
+        )
+    if 0 in array.shape[1:]:
+        raise ValueError(
+            f"{path!r} split {split!r}: {key!r} has shape {array.shape}, "
+            f"{'no frames (T = 0)' if array.shape[1] == 0 else 'no feature dimensions'}; "
+            "every modality needs at least one frame of at least one value: fix "
+            "the file or pad the sequences."
         )
     if num is not None and array.shape[0] != num:
         raise ValueError(

@@ -12,186 +12,36 @@ video. `load_csd` cuts every feature sequence into the labelled segments.
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
-import json
 import os
 import warnings
-from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
-import h5py
 import numpy as np
 
+from keras_umdf.data.csd_file import open_csd
+from keras_umdf.data.csd_file import read_csd_metadata
+from keras_umdf.data.csd_file import read_video
 from keras_umdf.data.multimodal_dataset import MultimodalDataset
 from keras_umdf.data.multimodal_dataset import Split
+from keras_umdf.data.standard_folds import ALL_SPLIT
+from keras_umdf.data.standard_folds import STANDARD_FOLDS
+from keras_umdf.data.standard_folds import resolve_folds
+from keras_umdf.data.standard_folds import standard_folds
 
-STANDARD_FOLDS = ("mosi", "mosei")
-"""Datasets whose standard train/valid/test video folds ship with keras_umdf."""
+__all__ = [
+    "ALL_SPLIT",
+    "MISSING",
+    "PADDING",
+    "STANDARD_FOLDS",
+    "load_csd",
+    "read_csd_metadata",
+    "standard_folds",
+]
 
 PADDING = ("pre", "post")
 MISSING = ("drop", "zeros", "raise")
-ALL_SPLIT = "all"
-"""The one split `load_csd` returns when no folds are given."""
-
-
-def standard_folds(dataset: str) -> dict[str, list[str]]:
-    """The standard CMU-MOSI or CMU-MOSEI folds: split -> list of video ids.
-
-    The lists are data transcribed from the CMU-MultimodalSDK
-    (github.com/A2Zadeh/CMU-MultimodalSDK, commit fd18d71,
-    `mmsdk/mmdatasdk/dataset/standard_datasets/CMU_MOSI/cmu_mosi_std_folds.py`
-    and `CMU_MOSEI/cmu_mosei_std_folds.py`, `standard_{train,valid,test}_fold`)
-    and ship in `keras_umdf/data/standard_folds.json`. MOSI: 52 / 10 / 31
-    videos (1284 / 229 / 686 segments); MOSEI: 2249 / 300 / 678 videos.
-
-    Args:
-        dataset: "mosi" or "mosei".
-
-    Returns:
-        {"train": [...], "valid": [...], "test": [...]} of video ids.
-
-    Raises:
-        ValueError: `dataset` is not one of `STANDARD_FOLDS`.
-    """
-    if dataset not in STANDARD_FOLDS:
-        raise ValueError(
-            f"Standard folds ship for {STANDARD_FOLDS}; received {dataset!r}. "
-            "For other data pass folds={'train': [video ids], 'valid': [...], "
-            "'test': [...]}."
-        )
-    resource = importlib.resources.files("keras_umdf.data") / "standard_folds.json"
-    folds = json.loads(resource.read_text(encoding="utf-8"))[dataset]
-    return {split: list(videos) for split, videos in folds.items()}
-
-
-def read_csd_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata of a computational sequence, each entry JSON-decoded.
-
-    Args:
-        path: a `.csd` file.
-
-    Returns:
-        {"root name": ..., key: value, ...}: the root group's name and every
-        `metadata/<key>` entry (JSON-decoded, or the raw string where it is not
-        JSON).
-
-    Raises:
-        FileNotFoundError, ValueError: as `load_csd`.
-    """
-    with _open(path) as (_, root):
-        metadata = {"root name": root.name.lstrip("/")}
-        group = root.get("metadata")
-        if isinstance(group, h5py.Group):
-            for key, dataset in group.items():
-                value = dataset[()]
-                if isinstance(value, np.ndarray):
-                    value = value.reshape(-1)[0] if value.size else ""
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8", errors="replace")
-                try:
-                    metadata[key] = json.loads(value)
-                except (TypeError, ValueError):
-                    metadata[key] = value
-    return metadata
-
-
-@contextlib.contextmanager
-def _open(
-    path: str | os.PathLike, role: str = "computational sequence"
-) -> Iterator[tuple[str, h5py.Group]]:
-    """Opens a .csd and yields (path, root group), with errors that name the file."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"{role} file not found: {path!r}; pass the path of a "
-            "CMU-MultimodalSDK .csd file."
-        )
-    if not h5py.is_hdf5(path):
-        with open(path, "rb") as file:
-            head = file.read(2)
-        hint = (
-            " It looks like a Python pickle: use load_mult_pickle or load_mmsa_pickle."
-            if head[:1] == b"\x80"
-            else ""
-        )
-        raise ValueError(
-            f"{path!r} is not an HDF5 file, so not a CMU-MultimodalSDK "
-            f"computational sequence (.csd).{hint}"
-        )
-    with h5py.File(path, "r") as file:
-        roots = [
-            key
-            for key, value in file.items()
-            if isinstance(value, h5py.Group)
-            and isinstance(value.get("data"), h5py.Group)
-        ]
-        if not roots:
-            found = {
-                key: list(value) if isinstance(value, h5py.Group) else "dataset"
-                for key, value in file.items()
-            }
-            raise ValueError(
-                f"{path!r} is HDF5 but not a computational sequence: no root "
-                f"group with a 'data' group (found {found}). A .csd holds "
-                "<root name>/data/<video id>/{features, intervals}."
-            )
-        yield path, file[roots[0]]
-
-
-def _video(data: h5py.Group, video: str, path: str) -> tuple[np.ndarray, np.ndarray]:
-    entry = data[video]
-    if (
-        not isinstance(entry, h5py.Group)
-        or "features" not in entry
-        or ("intervals" not in entry)
-    ):
-        found = list(entry) if isinstance(entry, h5py.Group) else "a dataset"
-        raise KeyError(
-            f"{path!r}: data/{video} must hold 'features' and 'intervals'; it "
-            f"has {found}."
-        )
-    features = np.asarray(entry["features"][()])
-    intervals = np.asarray(entry["intervals"][()], dtype=np.float64)
-    if features.dtype.kind not in "fiub":
-        raise ValueError(
-            f"{path!r}: data/{video}/features holds {features.dtype} values, not "
-            "numbers. (A TimestampedWords file holds the words themselves; use "
-            "the word vectors, e.g. CMU_MOSI_TimestampedWordVectors.csd.)"
-        )
-    if features.ndim == 1:
-        features = features[:, None]
-    if features.ndim != 2 or intervals.shape != (features.shape[0], 2):
-        raise ValueError(
-            f"{path!r}: data/{video} has features {features.shape} and intervals "
-            f"{intervals.shape}; a computational sequence needs features (T, D) "
-            "and intervals (T, 2) with the same T."
-        )
-    return features, intervals
-
-
-def _resolve_folds(
-    folds: str | Mapping[str, Sequence[str]] | None, videos: Sequence[str]
-) -> dict[str, list[str]]:
-    if folds is None:
-        return {ALL_SPLIT: list(videos)}
-    if isinstance(folds, str):
-        folds = standard_folds(folds)
-    if not isinstance(folds, Mapping) or not folds:
-        raise ValueError(
-            "folds must be None, 'mosi', 'mosei' or a dict split -> list of video "
-            f"ids; received {folds!r}."
-        )
-    result = {}
-    for split, members in folds.items():
-        if isinstance(members, str):
-            raise ValueError(
-                f"folds[{split!r}] must be a list of video ids; received the "
-                f"string {members!r}."
-            )
-        result[str(split)] = [str(v) for v in members]
-    return result
 
 
 def load_csd(
@@ -296,7 +146,7 @@ def load_csd(
             )
     lengths = _sequence_lengths(sequence_length, features)
     segments, label_path = _read_labels(labels, label_column)
-    split_videos = _resolve_folds(folds, list(segments))
+    split_videos = resolve_folds(folds, list(segments))
     plan = {}
     for split, videos in split_videos.items():
         present = [v for v in videos if v in segments]
@@ -313,7 +163,7 @@ def load_csd(
         paths = {}
         for modality, path in features.items():
             paths[modality], root = stack.enter_context(
-                _open(path, f"{modality!r} features")
+                open_csd(path, f"{modality!r} features")
             )
             opened[modality] = root["data"]
         dropped = 0
@@ -402,10 +252,10 @@ def _read_labels(
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], str]:
     """video -> (scores (S,), intervals (S, 2)) from the label file."""
     segments = {}
-    with _open(labels, "label") as (path, root):
+    with open_csd(labels, "label") as (path, root):
         data = root["data"]
         for video in data:
-            values, intervals = _video(data, video, path)
+            values, intervals = read_video(data, video, path)
             if not -values.shape[1] <= label_column < values.shape[1]:
                 raise ValueError(
                     f"label_column={label_column} but {path!r} has "
@@ -444,7 +294,7 @@ def _build_split(
             if video not in data:  # missing="zeros"
                 row += intervals.shape[0]
                 continue
-            frames, times = _video(data, video, path)
+            frames, times = read_video(data, video, path)
             if array is None:
                 array = np.zeros((num, steps, frames.shape[1]), np.float32)
             elif frames.shape[1] != array.shape[2]:

@@ -85,7 +85,7 @@ def load_mmsa_pickle(
             f"label must be one of {MMSA_LABELS}; received label={label!r}."
         )
     if isinstance(source, Mapping):
-        path = "<MMSA dict>"
+        path = splits_io.source_path(source, "<MMSA dict>")
         raw = splits_io.check_splits(source, path, "MMSA")
         default_name = "mmsa"
     else:
@@ -123,6 +123,7 @@ def _read_split(entry: Mapping, path: str, split: str, label: str) -> Split:
             f"{labels.shape}."
         )
     num = labels.shape[0]
+    splits_io.check_not_empty(num, path, split)
     labels = labels.reshape(num)
     if label == "classification":
         if labels.dtype.kind == "f" and np.any(np.mod(labels, 1) != 0):

@@ -90,7 +90,7 @@ def load_mult_pickle(
     ```
     """
     if isinstance(source, Mapping):
-        path = "<MulT dict>"
+        path = splits_io.source_path(source, "<MulT dict>")
         raw = splits_io.check_splits(source, path, "MulT")
     else:
         raw, path = splits_io.load_splits(source, "MulT")
@@ -138,6 +138,7 @@ def _read_split(entry: Mapping, path: str, split: str, dataset: str) -> Split:
     if labels.ndim == 0:
         raise ValueError(f"{path!r} split {split!r}: 'labels' is a scalar.")
     num = labels.shape[0]
+    splits_io.check_not_empty(num, path, split)
     if dataset == "iemocap":
         if labels.shape[1:] != (len(IEMOCAP_EMOTIONS), 2):
             raise ValueError(

@@ -179,6 +179,13 @@ class MultimodalDataset:
                     f"{where}: {modality!r} has {array.shape[0]} samples but there "
                     f"are {n} labels; they must agree."
                 )
+            if 0 in array.shape[1:]:
+                raise ValueError(
+                    f"{where}: {modality!r} features have shape {array.shape}, with "
+                    f"{'no frames (T = 0)' if array.shape[1] == 0 else 'no dimensions'}"
+                    "; every modality needs at least one frame of at least one "
+                    "value: fix the file or pad the sequences."
+                )
             array = array.astype(np.float32, copy=False)
             if neg_inf_to_zero and np.isneginf(array).any():
                 array = np.where(np.isneginf(array), np.float32(0), array)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from keras_umdf.data.masking import SHUFFLE_STREAM
-from keras_umdf.data.masking import TRAIN_STREAM
-from keras_umdf.data.masking import ViewSampler
-from keras_umdf.data.masking import apply_frames
-from keras_umdf.data.masking import condition_frames
+from keras_umdf.data.batch_contract import batch_labels_np
+from keras_umdf.data.batch_contract import check_pipeline_args
+from keras_umdf.data.batch_contract import prepare_split
+from keras_umdf.data.condition_views import condition_frames
 from keras_umdf.data.multimodal_dataset import Split
-from keras_umdf.data.pipeline import batch_labels_np
-from keras_umdf.data.pipeline import check_pipeline_args
-from keras_umdf.data.pipeline import prepare_split
+from keras_umdf.data.random_streams import SHUFFLE_STREAM
+from keras_umdf.data.random_streams import TRAIN_STREAM
+from keras_umdf.data.view_sampler import ViewSampler
+from keras_umdf.data.views import apply_frames
 
 
 class MaskedPyDataset(keras.utils.PyDataset):

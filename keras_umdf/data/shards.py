@@ -10,14 +10,15 @@ from collections.abc import Iterable
 import numpy as np
 
 from keras_umdf.argument_validation import check_int
-from keras_umdf.data.masking import SHUFFLE_STREAM
+from keras_umdf.data.atomic_file import write_text_atomically
+from keras_umdf.data.batch_contract import check_pipeline_args
+from keras_umdf.data.batch_contract import prepare_split
+from keras_umdf.data.batch_transform import BatchTransform
+from keras_umdf.data.batch_transform import epoch_numbers
+from keras_umdf.data.batch_transform import map_to_batches
+from keras_umdf.data.batch_transform import stream_seed
 from keras_umdf.data.multimodal_dataset import Split
-from keras_umdf.data.pipeline import BatchTransform
-from keras_umdf.data.pipeline import check_pipeline_args
-from keras_umdf.data.pipeline import epoch_numbers
-from keras_umdf.data.pipeline import map_to_batches
-from keras_umdf.data.pipeline import prepare_split
-from keras_umdf.data.pipeline import stream_seed
+from keras_umdf.data.random_streams import SHUFFLE_STREAM
 
 FORMAT = "keras_umdf.shards"
 FORMAT_VERSION = 1
@@ -178,10 +179,9 @@ def write_shards(
         **layout,
         "shards": shards,
     }
-    temporary = os.path.join(directory, METADATA_FILE + ".tmp")
-    with open(temporary, "w") as file:
-        json.dump(metadata, file, indent=2)
-    os.replace(temporary, os.path.join(directory, METADATA_FILE))
+    write_text_atomically(
+        os.path.join(directory, METADATA_FILE), json.dumps(metadata, indent=2)
+    )
     return metadata
 
 

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from keras_umdf.evaluation.mean_baseline import BASELINE_ROWS
-from keras_umdf.evaluation.report import format_metric
-from keras_umdf.evaluation.report import metric_label
+from keras_umdf.evaluation.metric_format import format_metric
+from keras_umdf.evaluation.metric_format import metric_label
 from keras_umdf.evaluation.task_metrics import selection_metric
 from keras_umdf.evaluation.task_metrics import task_metrics
 

@@ -314,3 +314,13 @@ def plot_tsne(
         ax.set_title(title)
     ax.set_aspect("equal", adjustable="datalim")
     return _save(figure, canvas_class, path, overwrite)
+
+
+def matplotlib_available() -> bool:
+    """Whether matplotlib can be imported, so that the figures can be drawn
+    (the commands skip them with a note when it cannot)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_umdf.evaluation.report import describe_metrics
-from keras_umdf.evaluation.report import format_condition
+from keras_umdf.data.batches import masked_batches
+from keras_umdf.evaluation.metric_format import describe_metrics
+from keras_umdf.evaluation.metric_format import format_condition
 from keras_umdf.evaluation.task_metrics import check_labels_fit
 from keras_umdf.evaluation.task_metrics import task_kind
 from keras_umdf.evaluation.task_metrics import task_metrics
@@ -37,26 +38,18 @@ def evaluation_batches(
 ):
     """Test batches of a split under one condition and frame-drop rate.
 
-    The tf.data pipeline (`make_dataset`) where TensorFlow is installed, else
-    `MaskedPyDataset`; both key the frame drops by (seed, modality, sample
-    index), so the masks do not depend on the batch size.
+    `masked_batches`: the tf.data pipeline (`make_dataset`) where TensorFlow is
+    installed, else `MaskedPyDataset`; both key the frame drops by (seed,
+    modality, sample index), so the masks do not depend on the batch size.
     """
-    kwargs = dict(
+    return masked_batches(
+        split,
         training=False,
         batch_size=batch_size,
         seed=seed,
         condition=condition,
         drop_rate=drop_rate,
     )
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        from keras_umdf.data import MaskedPyDataset
-
-        return MaskedPyDataset(split, **kwargs)
-    from keras_umdf.data import make_dataset
-
-    return make_dataset(split, **kwargs)
 
 
 def predict_split(

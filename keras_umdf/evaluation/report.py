@@ -17,253 +17,38 @@ seeds. `write_results` writes it as `<stem>.json` and `<stem>.md`:
 Every table ends with the row of a model that ignores its inputs and predicts
 the training mean (or majority), scored the same way (`mean_baseline`), when
 the document holds one: a collapsed model cannot pass for a trained one.
+
+The tables are built by `keras_umdf.evaluation.markdown_tables`, the JSON by
+`keras_umdf.evaluation.json_results`.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import math
 import os
-import platform
-import sys
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-import numpy as np
-
+from keras_umdf.data.atomic_file import write_text_atomically
 from keras_umdf.data.multimodal_dataset import IEMOCAP_EMOTIONS
+from keras_umdf.evaluation.environment import environment_info
+from keras_umdf.evaluation.json_results import json_ready
+from keras_umdf.evaluation.json_results import nan_metrics
+from keras_umdf.evaluation.json_results import protocol_results_from_json
+from keras_umdf.evaluation.markdown_tables import emotion_table
+from keras_umdf.evaluation.markdown_tables import frame_drop_table
+from keras_umdf.evaluation.markdown_tables import markdown_table
+from keras_umdf.evaluation.markdown_tables import single_metric_table
 from keras_umdf.evaluation.mean_baseline import with_baseline_row
+from keras_umdf.evaluation.metric_format import metric_label
 from keras_umdf.evaluation.seed_aggregation import aggregate_seeds
 from keras_umdf.evaluation.task_metrics import TASK_KINDS
 from keras_umdf.evaluation.task_metrics import headline_metrics
 from keras_umdf.evaluation.task_metrics import summary_metric
-from keras_umdf.modalities import CONDITIONS
-from keras_umdf.modalities import INCOMPLETE_CONDITIONS
-
-TABLE_COLUMNS = (*INCOMPLETE_CONDITIONS, "avg", CONDITIONS[-1])
-"""The columns of Tables 1-3: the six incomplete conditions, Avg., complete."""
-
-PAPER_EMOTION_ORDER = ("happy", "sad", "angry", "neutral")
-"""The order of the emotions in the paper's Table 2 and Figure 4."""
 
 RESULTS_FORMAT = 1
 """Version of the JSON results layout (`"keras_umdf_results"` in the file)."""
-
-_METRIC_NAMES = {
-    "mae": "MAE",
-    "corr": "Corr",
-    "acc7": "Acc-7",
-    "acc5": "Acc-5",
-    "has0_acc2": "Has0 Acc-2",
-    "has0_f1": "Has0 F1",
-    "non0_acc2": "Acc-2",
-    "non0_f1": "F1",
-    "accuracy": "Acc",
-    "weighted_f1": "F1",
-    "mean_acc": "mean Acc",
-    "mean_f1": "mean F1",
-}
-_UNSCALED = ("mae", "corr")
-
-
-def format_condition(condition: str) -> str:
-    """The paper's heading of a condition: "la" -> "{l,a}", "avg" -> "Avg."."""
-    if condition == "avg":
-        return "Avg."
-    if set(condition) <= set("lav"):
-        return "{" + ",".join(condition) + "}"
-    return condition
-
-
-def metric_label(metric: str) -> str:
-    """A short display name: "mae" -> "MAE", "non0_f1" -> "F1",
-    "happy_f1" -> "Happy F1"."""
-    if metric in _METRIC_NAMES:
-        return _METRIC_NAMES[metric]
-    for suffix, label in (("_f1", "F1"), ("_acc", "Acc")):
-        if metric.endswith(suffix):
-            return f"{metric[: -len(suffix)].capitalize()} {label}"
-    return metric
-
-
-def format_metric(
-    metrics: Mapping[str, float] | None, metric: str, *, digits: int | None = None
-) -> str:
-    """One cell: MAE and Corr as they are (3 decimals), accuracies and F1 in
-    percent (2 decimals), "± std" when the dict holds "<metric>_std"; "-" when
-    the value is missing or NaN."""
-    if not metrics or metric not in metrics:
-        return "-"
-    value = metrics[metric]
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    scale = 1.0 if metric in _UNSCALED else 100.0
-    if digits is None:
-        digits = 3 if metric in _UNSCALED else 2
-    text = f"{scale * value:.{digits}f}"
-    std = metrics.get(f"{metric}_std")
-    if std is not None and not (isinstance(std, float) and math.isnan(std)):
-        text += f" ± {scale * std:.{digits}f}"
-    return text
-
-
-def describe_metrics(
-    metrics: Mapping[str, float],
-    kind: str,
-    *,
-    label_names: Sequence[str] | None = None,
-) -> str:
-    """The headline metrics of a task as one line, e.g. "MAE 0.832, F1 82.92"."""
-    return ", ".join(
-        f"{metric_label(m)} {format_metric(metrics, m)}"
-        for m in headline_metrics(kind, label_names=label_names)
-    )
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _columns(rows: Mapping[str, Mapping]) -> list[str]:
-    columns = [c for c in TABLE_COLUMNS if any(c in r for r in rows.values())]
-    others = []
-    for results in rows.values():
-        others += [c for c in results if c not in TABLE_COLUMNS and c not in others]
-    return columns + others
-
-
-def markdown_table(
-    rows: Mapping[str, Mapping[str, Mapping[str, float]]],
-    *,
-    metrics: Sequence[str] = ("mae", "non0_f1"),
-) -> str:
-    """A Markdown table in the layout of the paper's Table 1.
-
-    Columns: {l}, {a}, {v}, {l,a}, {l,v}, {a,v}, Avg., {l,a,v} (those present);
-    each cell holds the `metrics` joined by " / ", by default MAE and F1, the
-    latter the weighted F1 of positive against negative sentiment with the
-    neutral clips left out (MMSA's Non0 F1), in percent. Where a metrics dict
-    holds "<metric>_std" (the std over seeds) the cell reads "mean ± std".
-
-    Args:
-        rows: row name (e.g. "UMDF") -> condition -> metrics dict.
-        metrics: the metric keys in each cell, e.g. ("accuracy",
-            "weighted_f1") for single-label classification.
-
-    Returns:
-        The table as Markdown text.
-
-    Example:
-
-    ```python
-    print(markdown_table({"UMDF": evaluate_conditions(model, data["test"])}))
-    ```
-    """
-    columns = _columns(rows)
-    header = ["Model", *(format_condition(c) for c in columns)]
-    units = ["", *([" / ".join(metric_label(m) for m in metrics)] * len(columns))]
-    body = [units]
-    for name, results in rows.items():
-        cells = [
-            " / ".join(format_metric(results.get(c), m) for m in metrics)
-            for c in columns
-        ]
-        body.append([name, *cells])
-    return _table(header, body)
-
-
-def emotion_table(
-    rows: Mapping[str, Mapping[str, Mapping[str, float]]],
-    *,
-    label_names: Sequence[str] = IEMOCAP_EMOTIONS,
-    metric: str = "f1",
-) -> str:
-    """A Markdown table in the layout of the paper's Table 2 (IEMOCAP).
-
-    One row per emotion per model (Happy, Sad, Angry, Neutral as in the
-    paper), columns the conditions as in Table 1, each
-    cell the emotion's weighted F1 (of absent against present, as MulT
-    computes it; the paper's Table 2 reports F1) in percent with one decimal.
-
-    Args:
-        rows: model name -> condition -> `multilabel_metrics` dict.
-        label_names: the emotions, in the rows' order of the metrics.
-        metric: "f1" or "acc": which per-emotion metric to show.
-
-    Returns:
-        The table as Markdown text.
-    """
-    columns = _columns(rows)
-    header = ["Model", "Emotion", *(format_condition(c) for c in columns)]
-    # The paper's row order (Happy, Sad, Angry, Neutral), then any other label.
-    ordered = [e for e in PAPER_EMOTION_ORDER if e in label_names]
-    ordered += [e for e in label_names if e not in ordered]
-    body = []
-    for name, results in rows.items():
-        for i, emotion in enumerate(ordered):
-            key = f"{emotion}_{metric}"
-            cells = [format_metric(results.get(c), key, digits=1) for c in columns]
-            body.append([name if i == 0 else "", emotion.capitalize(), *cells])
-    return _table(header, body)
-
-
-def single_metric_table(
-    rows: Mapping[str, Mapping[str, Mapping[str, float]]], metric: str = "non0_f1"
-) -> str:
-    """A Markdown table in the layout of the paper's Table 3 (ablations): one
-    row per model, one metric (by default the F1, in percent) per condition."""
-    columns = _columns(rows)
-    header = ["Model", *(format_condition(c) for c in columns)]
-    body = [["", *([metric_label(metric)] * len(columns))]]
-    for name, results in rows.items():
-        body.append([name, *(format_metric(results.get(c), metric) for c in columns)])
-    return _table(header, body)
-
-
-def frame_drop_table(
-    curves: Mapping[str, Mapping[float, Mapping[str, float]]],
-    *,
-    metrics: Sequence[str] = ("mae", "non0_f1"),
-) -> str:
-    """The frame-drop curves (Figures 3-5) as a Markdown table: one row per
-    model and metric, one column per missing rate p."""
-    rates = sorted({float(p) for curve in curves.values() for p in curve})
-    header = ["Model", "Metric", *(f"p={p:.1f}" for p in rates)]
-    body = []
-    for name, curve in curves.items():
-        by_rate = {float(p): values for p, values in curve.items()}
-        for i, metric in enumerate(metrics):
-            cells = [format_metric(by_rate.get(p), metric) for p in rates]
-            body.append([name if i == 0 else "", metric_label(metric), *cells])
-    return _table(header, body)
-
-
-def environment_info() -> dict[str, str]:
-    """Versions of keras_umdf, Keras, the backend in use, NumPy and Python."""
-    import keras
-
-    import keras_umdf
-
-    backend = keras.backend.backend()
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
-    backend_version = "unknown"
-    if module and module in sys.modules:
-        backend_version = getattr(sys.modules[module], "__version__", "unknown")
-    return {
-        "keras_umdf": keras_umdf.__version__,
-        "keras": keras.__version__,
-        "backend": backend,
-        "backend_version": backend_version,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def results_document(
@@ -419,29 +204,6 @@ def results_markdown(document: Mapping) -> str:
     return "\n".join(lines)
 
 
-def json_ready(value):
-    """`value` with NumPy numbers as Python ones, NaN/inf as None and float
-    keys (frame-drop rates) as strings: what `json.dumps` writes strictly."""
-    if isinstance(value, Mapping):
-        return {_json_key(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, np.ndarray):
-        return json_ready(value.tolist())
-    return value
-
-
-def _json_key(key) -> str:
-    if isinstance(key, (float, np.floating)):
-        return repr(round(float(key), 6))
-    return str(key)
-
-
 def write_results(
     document: Mapping, directory, *, stem: str = "results", overwrite: bool = False
 ) -> tuple[str, str]:
@@ -480,14 +242,6 @@ def write_results(
     return json_path, md_path
 
 
-def write_text_atomically(path: str, text: str) -> None:
-    """Writes `text` to `path` through a temporary file and a rename."""
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as file:
-        file.write(text)
-    os.replace(temporary, path)
-
-
 def read_results(path) -> dict:
     """Reads a results JSON written by `write_results`.
 
@@ -510,23 +264,5 @@ def read_results(path) -> dict:
         }
         run["summary"] = protocol_results_from_json(run["summary"])
     if document.get("baseline"):
-        document["baseline"]["metrics"] = _nan(document["baseline"]["metrics"])
+        document["baseline"]["metrics"] = nan_metrics(document["baseline"]["metrics"])
     return document
-
-
-def protocol_results_from_json(results: dict) -> dict:
-    """Undoes `json_ready` on one run's protocol results: null metrics become
-    NaN and the frame-drop rates floats."""
-    out = {}
-    for part, value in results.items():
-        if part == "frame_drop":
-            out[part] = {float(p): _nan(m) for p, m in value.items()}
-        elif part == "conditions":
-            out[part] = {c: _nan(m) for c, m in value.items()}
-        else:
-            out[part] = value
-    return out
-
-
-def _nan(metrics: dict) -> dict:
-    return {k: math.nan if v is None else v for k, v in metrics.items()}

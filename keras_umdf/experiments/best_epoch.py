@@ -23,6 +23,8 @@ from collections.abc import Mapping
 
 import keras
 
+from keras_umdf.data.atomic_file import atomic_path
+
 SELECT_EPOCH_CHOICES = ("best", "last")
 """Which epoch's weights a training run keeps: the best by the validation task
 metric (the default), or the last."""
@@ -182,11 +184,8 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
             return
         os.makedirs(self.directory, exist_ok=True)
         path = self.weights_path(epoch + 1)
-        temporary = path[: -len(".weights.h5")] + ".tmp.weights.h5"
-        self.model.save_weights(temporary)
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            self.model.save_weights(temporary)
         self.best_epoch, self.best_value = epoch + 1, value
 
     def restore_best_weights(self, model) -> bool:
@@ -210,3 +209,16 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
         for name in os.listdir(self.directory):
             if name != keep:
                 os.remove(os.path.join(self.directory, name))
+
+
+def kept_epoch(best: BestEpochCheckpoint | None, epochs: int, note=None) -> KeptEpoch:
+    """The epoch a run keeps: the best one `best` saw, else the last (`note`
+    says why "best" was asked for but the last kept)."""
+    if best is not None and best.best_epoch:
+        return KeptEpoch(best.best_epoch, epochs, "best", best.monitor, best.best_value)
+    if best is not None:
+        note = (
+            f"{best.monitor} was never logged as a finite number, so the last "
+            "epoch is kept"
+        )
+    return KeptEpoch(epochs, epochs, "last", note=note)

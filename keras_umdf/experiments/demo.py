@@ -65,7 +65,8 @@ def run_demo(
 
     Args:
         directory: where to keep the models and results; None uses a temporary
-            directory that is removed afterwards.
+            directory that is removed afterwards (the progress lines then call
+            it "<temporary directory>", since its paths will not exist).
         settings: overrides of `DEMO_SETTINGS`.
         seed: seed of the synthetic data, the weights and the masks.
         train_samples: training clips used (0: all 1284).
@@ -101,6 +102,7 @@ def run_demo(
     with contextlib.ExitStack() as stack:
         if directory is None:
             directory = stack.enter_context(tempfile.TemporaryDirectory())
+            progress = _hiding(directory, progress)
         document = reproduce(
             data,
             directory,
@@ -128,3 +130,14 @@ def run_demo(
         "baseline": document["baseline"],
         "mean_baseline": document["baseline"]["metrics"],
     }
+
+
+def _hiding(directory: str, progress: Callable[[str], None] | None):
+    """`progress` with `directory`'s path shown as "<temporary directory>"."""
+    if progress is None:
+        return None
+    return lambda line: progress(line.replace(directory, TEMPORARY))
+
+
+TEMPORARY = "<temporary directory>"
+"""How the progress lines name the demo's directory when it is not kept."""

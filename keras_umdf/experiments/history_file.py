@@ -11,6 +11,8 @@ import time
 
 import keras
 
+from keras_umdf.data.atomic_file import write_text_atomically
+
 
 def read_history(path: str) -> list[dict]:
     """The rows of a `history.json` (one dict per finished epoch), or []."""
@@ -63,10 +65,7 @@ class HistoryFile(keras.callbacks.Callback):
         self._write()
 
     def _write(self):
-        temporary = f"{self.path}.tmp-{os.getpid()}"
-        with open(temporary, "w") as file:
-            json.dump(self._rows, file, indent=1)
-        os.replace(temporary, self.path)
+        write_text_atomically(self.path, json.dumps(self._rows, indent=1))
         keys = []
         for row in self._rows:
             keys += [k for k in row if k not in keys]
@@ -74,7 +73,4 @@ class HistoryFile(keras.callbacks.Callback):
         writer = csv.DictWriter(buffer, fieldnames=keys)
         writer.writeheader()
         writer.writerows(self._rows)
-        temporary = f"{self.csv_path}.tmp-{os.getpid()}"
-        with open(temporary, "w", newline="") as file:
-            file.write(buffer.getvalue())
-        os.replace(temporary, self.csv_path)
+        write_text_atomically(self.csv_path, buffer.getvalue())

@@ -25,42 +25,41 @@ plus `evaluation.json`), the results and `figures/`.
 from __future__ import annotations
 
 import inspect
-import json
-import os
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-from keras_umdf.evaluation.collapse import check_model_for_collapse
 from keras_umdf.evaluation.joint_representations import TSNE_CONDITION
 from keras_umdf.evaluation.joint_representations import TSNE_DROP_RATE
 from keras_umdf.evaluation.joint_representations import joint_representations
+from keras_umdf.evaluation.json_results import protocol_results_from_json
 from keras_umdf.evaluation.mean_baseline import mean_baseline
+from keras_umdf.evaluation.plots import matplotlib_available
 from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
 from keras_umdf.evaluation.protocol import evaluate_protocol
-from keras_umdf.evaluation.report import json_ready
-from keras_umdf.evaluation.report import protocol_results_from_json
 from keras_umdf.evaluation.report import results_document
 from keras_umdf.evaluation.report import write_results
-from keras_umdf.evaluation.report import write_text_atomically
 from keras_umdf.evaluation.task_metrics import headline_metrics
 from keras_umdf.evaluation.task_metrics import task_kind
 from keras_umdf.experiments.best_epoch import check_select_epoch
+from keras_umdf.experiments.experiment_units import UNIT_RESULTS
+from keras_umdf.experiments.experiment_units import check_seeds
+from keras_umdf.experiments.experiment_units import run_units
 from keras_umdf.experiments.run_directory import RunDirectory
 from keras_umdf.experiments.training_run import RECORDED_DEFAULTS
-from keras_umdf.experiments.training_run import default_settings
 from keras_umdf.experiments.training_run import train_model
-from keras_umdf.experiments.training_run import training_split
+from keras_umdf.experiments.training_settings import default_settings
+from keras_umdf.experiments.training_settings import training_split
 from keras_umdf.experiments.variants import VARIANT_NAMES
 from keras_umdf.experiments.variants import variant_arguments
 from keras_umdf.experiments.variants import variant_slug
 from keras_umdf.modalities import CONDITIONS
 from keras_umdf.models.umdf import UMDF
 
+__all__ = ["DEFAULT_SEEDS", "UNIT_RESULTS", "reproduce"]
+
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 """The paper averages five seeds."""
-
-UNIT_RESULTS = "evaluation.json"
 
 
 def reproduce(
@@ -130,9 +129,7 @@ def reproduce(
     """
     say = progress or (lambda line: None)
     settings = {**default_settings(data), **dict(settings or {})}
-    seeds = [int(s) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct and non-empty; received {seeds}.")
+    seeds = check_seeds(seeds)
     variants = list(variants)
     for name in variants:
         variant_arguments(name)
@@ -170,19 +167,10 @@ def reproduce(
         kind,
         label_names=label_names,
     )
-    units = [(v, s) for v in variants for s in seeds]
-    results = {name: {} for name in variants}
-    tsne_model = None
-    for number, (name, seed) in enumerate(units, start=1):
-        unit_dir = run.file("runs", variant_slug(name), f"seed-{seed}")
-        unit_file = os.path.join(unit_dir, UNIT_RESULTS)
-        label = f"[{number}/{len(units)}] {name}, seed {seed}"
-        if os.path.exists(unit_file):
-            with open(unit_file) as file:
-                results[name][seed] = protocol_results_from_json(json.load(file))
-            say(f"{label}: done earlier, results read from {unit_file}")
-            continue
-        say(f"{label}: training")
+    tsne_model = None  # Figure 6's model, when this call trains it.
+
+    def train(name, seed, unit_dir):
+        nonlocal tsne_model
         trained = train_model(
             data,
             unit_dir,
@@ -198,37 +186,37 @@ def reproduce(
             data_config=config["data"],
             progress=say,
         )
-        say(f"{label}: evaluating on {split}")
-        complete = {}
-        unit_results = evaluate_protocol(
-            trained.model,
+        if name == variants[0] and seed == seeds[0]:
+            tsne_model = trained.model
+        return trained.model
+
+    def evaluate(model, **kwargs):
+        return evaluate_protocol(
+            model,
             test_split,
             conditions=conditions,
             rates=rates,
             curve_condition=curve_condition,
             batch_size=eval_batch_size,
-            seed=seed,
             label_names=label_names,
-            progress=lambda line, label=label: say(f"{label}: {line}"),
-            on_predictions=lambda condition, outputs, complete=complete: (
-                complete.setdefault(condition, outputs)
-            ),
+            **kwargs,
         )
-        check_model_for_collapse(
-            trained.model,
-            test_split,
-            baseline["metrics"],
-            predictions=complete.get(CONDITIONS[-1]),
-            split_name=split,
-            subject=f"{name} (seed {seed})",
-            batch_size=eval_batch_size,
-            seed=seed,
-            label_names=label_names,
-        )
-        write_text_atomically(unit_file, json.dumps(json_ready(unit_results), indent=1))
-        results[name][seed] = unit_results
-        if name == variants[0] and seed == seeds[0]:
-            tsne_model = trained.model
+
+    results = run_units(
+        run,
+        variants,
+        seeds,
+        slug=variant_slug,
+        train=train,
+        evaluate=evaluate,
+        read_back=protocol_results_from_json,
+        test_split=test_split,
+        split_name=split,
+        baseline_metrics=baseline["metrics"],
+        batch_size=eval_batch_size,
+        label_names=label_names,
+        say=say,
+    )
     document = results_document(
         results,
         kind=kind,
@@ -254,9 +242,7 @@ def reproduce(
 
 def _draw_figures(document, run, data, test_split, kind, model, batch_size, say):
     """Figures 3-6 as PNG files; returns the paths written."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if not matplotlib_available():
         say('matplotlib is not installed: no figures (pip install "keras-umdf[plots]")')
         return []
     from keras_umdf.evaluation.plots import plot_frame_drop_curves

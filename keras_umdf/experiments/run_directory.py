@@ -8,7 +8,12 @@ Rules (the same for `keras-umdf train`, `evaluate` and `reproduce`):
   with the settings that differ named;
 - a directory holding a finished or failed run, or anything else, is refused,
   naming what it holds, unless `overwrite=True` (`--overwrite`), which removes
-  the files keras_umdf writes (never any other file) and starts anew.
+  the files that a run of the same kind writes (`KIND_OUTPUTS`; never any other
+  file) and starts anew;
+- `overwrite` never replaces another command's run (an `evaluate --overwrite`
+  into a training run would delete the model it evaluates), never removes or
+  writes over a file that no run recorded there, and never touches the
+  command's own inputs (`inputs`).
 
 The directory's `run.json` records the configuration and the run's status
 ("running", "finished" or "failed"), so the decision needs nothing else.
@@ -22,27 +27,35 @@ import os
 import shutil
 from collections.abc import Mapping
 
+from keras_umdf.data.atomic_file import write_text_atomically
+
 RUN_FILE = "run.json"
 """The file that marks a keras_umdf run directory."""
 
-RUN_OUTPUTS = (
-    RUN_FILE,
-    "model.keras",
-    "model.tmp.keras",
-    "checkpoint.keras",
-    "checkpoint.tmp.keras",
-    "training_state",
-    "history.json",
-    "history.csv",
-    "logs",
-    "results.json",
-    "results.md",
-    "figures",
-    "evaluation.json",
-    "runs",
-)
-"""Every name a keras_umdf run writes in its directory; `overwrite` removes
-these and nothing else."""
+REPORT_OUTPUTS = ("results.json", "results.md", "figures")
+
+KIND_OUTPUTS = {
+    "train": (
+        RUN_FILE,
+        "model.keras",
+        "model.tmp.keras",
+        "checkpoint.keras",
+        "checkpoint.tmp.keras",
+        "training_state",
+        "history.json",
+        "history.csv",
+        "logs",
+        *REPORT_OUTPUTS,
+    ),
+    "evaluate": (RUN_FILE, *REPORT_OUTPUTS),
+    "reproduce": (RUN_FILE, "runs", *REPORT_OUTPUTS),
+    "missing_text": (RUN_FILE, "runs", *REPORT_OUTPUTS),
+}
+"""The names each kind of run writes in its directory; `overwrite` removes
+those of the run's own kind and nothing else."""
+
+RUN_OUTPUTS = tuple(dict.fromkeys(n for names in KIND_OUTPUTS.values() for n in names))
+"""Every name some keras_umdf run writes in its directory."""
 
 NEW, RESUME, FINISHED = "new", "resume", "finished"
 
@@ -99,6 +112,7 @@ class RunDirectory:
         overwrite: bool = False,
         reuse_finished: bool = False,
         recorded_defaults: Mapping | None = None,
+        inputs=(),
     ) -> str:
         """Creates, resumes or refuses the directory for a run of `config`.
 
@@ -114,13 +128,17 @@ class RunDirectory:
                 were recorded without them, with the value such a run had
                 (e.g. `{"select_epoch": "last"}`): a record that lacks the key
                 compares as if it held that value.
+            inputs: files the command reads (a model to evaluate); a directory
+                where the run would remove or write over one is refused.
 
         Returns:
             "new", "resume" or "finished".
 
         Raises:
             FileExistsError: the directory holds a finished or failed run or
-                other files, and `overwrite` is False.
+                other files, and `overwrite` is False; or, whatever
+                `overwrite`, another command's run, files that no run recorded
+                under names this run writes, or one of `inputs` among them.
             ValueError: it holds an unfinished run of another configuration.
             PermissionError, OSError: it cannot be created or written.
         """
@@ -131,14 +149,15 @@ class RunDirectory:
                 "directory."
             )
         record = self.read() if os.path.isdir(self.path) else None
+        self._check_inputs(inputs)
+        if record is not None and record.get("kind") != self.kind:
+            raise FileExistsError(
+                f"{self.path!r} holds a keras_umdf {record.get('kind')!r} run, not "
+                f"a {self.kind!r} run, and --overwrite replaces only a run of the "
+                "same command; choose another output directory."
+            )
         if record is not None and not overwrite:
             status = record.get("status")
-            if record.get("kind") != self.kind:
-                raise FileExistsError(
-                    f"{self.path!r} holds a keras_umdf {record.get('kind')!r} run, "
-                    f"not a {self.kind!r} run; choose another output directory or "
-                    "pass --overwrite."
-                )
             recorded = {**_jsonable(recorded_defaults or {}), **record["config"]}
             differences = _differences(recorded, config)
             if status == "running":
@@ -170,6 +189,14 @@ class RunDirectory:
                     f"keras_umdf run ({shown}); choose a new or empty directory, "
                     "or pass --overwrite to write beside them."
                 )
+            clashes = [e for e in entries if e in self.outputs]
+            if record is None and clashes:
+                raise FileExistsError(
+                    f"{self.path!r} holds {', '.join(clashes)}, which no keras_umdf "
+                    f"run recorded there and a {self.kind!r} run would replace; "
+                    "--overwrite never removes such files: move them or choose "
+                    "another output directory."
+                )
             if overwrite:
                 self.clear()
         os.makedirs(self.path, exist_ok=True)
@@ -183,9 +210,27 @@ class RunDirectory:
         )
         return NEW
 
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The names a run of this kind writes here (`KIND_OUTPUTS`)."""
+        return KIND_OUTPUTS.get(self.kind, RUN_OUTPUTS)
+
+    def _check_inputs(self, inputs) -> None:
+        """Refuses a directory where this run would replace one of `inputs`."""
+        for input_path in inputs:
+            real = os.path.realpath(input_path)
+            for name in self.outputs:
+                output = os.path.realpath(self.file(name))
+                if real == output or real.startswith(output + os.sep):
+                    raise FileExistsError(
+                        f"--output {self.path!r} would replace {input_path!r}, "
+                        "which this command reads; choose another output "
+                        "directory."
+                    )
+
     def clear(self) -> None:
-        """Removes the files keras_umdf runs write here (`RUN_OUTPUTS`)."""
-        for name in RUN_OUTPUTS:
+        """Removes the files a run of this kind writes here (`outputs`)."""
+        for name in self.outputs:
             path = self.file(name)
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
@@ -194,12 +239,8 @@ class RunDirectory:
 
     def write(self, record: Mapping) -> None:
         """Writes `run.json` through a temporary file and a rename."""
-        path = self.file(RUN_FILE)
-        temporary = f"{path}.tmp-{os.getpid()}"
-        with open(temporary, "w") as file:
-            json.dump(_jsonable(record), file, indent=2)
-            file.write("\n")
-        os.replace(temporary, path)
+        text = json.dumps(_jsonable(record), indent=2) + "\n"
+        write_text_atomically(self.file(RUN_FILE), text)
 
     def update(self, **fields) -> None:
         """Sets fields of `run.json` (e.g. `status="finished"`)."""

@@ -7,7 +7,8 @@
    per-dataset values with the user's overrides), compiled with Adam and the
    task's Keras metrics; a resumed run restores the weights, the optimizer and
    the random states of its last finished epoch (`restore_training_state`);
-3. `make_dataset(training=True, first_epoch=k)` draws two masked views per clip,
+3. `masked_batches(training=True, first_epoch=k)` (the tf.data pipeline, or
+   `MaskedPyDataset` without TensorFlow) draws two masked views per clip,
    epoch k's draws for the k-th epoch whether or not the run was interrupted;
 4. `fit` runs with a NaN guard, the epoch history on disk, the weights of the
    best epoch so far by the validation task metric (`BestEpochCheckpoint`),
@@ -42,39 +43,33 @@ from collections.abc import Sequence
 
 import keras
 
-from keras_umdf import optimizers
 from keras_umdf.argument_validation import check_int
+from keras_umdf.data.atomic_file import atomic_path
+from keras_umdf.data.batches import masked_batches
 from keras_umdf.evaluation.collapse import check_model_for_collapse
+from keras_umdf.evaluation.environment import environment_info
 from keras_umdf.evaluation.mean_baseline import mean_baseline
-from keras_umdf.evaluation.report import environment_info
+from keras_umdf.evaluation.protocol import evaluation_batches
 from keras_umdf.evaluation.task_metrics import selection_metric
 from keras_umdf.evaluation.task_metrics import task_kind
 from keras_umdf.experiments.best_epoch import BestEpochCheckpoint
 from keras_umdf.experiments.best_epoch import KeptEpoch
 from keras_umdf.experiments.best_epoch import check_select_epoch
+from keras_umdf.experiments.best_epoch import kept_epoch
 from keras_umdf.experiments.history_file import HistoryFile
 from keras_umdf.experiments.history_file import read_history
+from keras_umdf.experiments.model_building import build_model
 from keras_umdf.experiments.model_file import load_umdf_model
 from keras_umdf.experiments.nan_guard import NaNGuard
 from keras_umdf.experiments.nan_guard import TrainingDiverged
 from keras_umdf.experiments.run_directory import FINISHED
 from keras_umdf.experiments.run_directory import RunDirectory
+from keras_umdf.experiments.training_settings import SETTING_KEYS
+from keras_umdf.experiments.training_settings import default_settings
+from keras_umdf.experiments.training_settings import training_split
 from keras_umdf.experiments.training_state import TrainingStateCheckpoint
 from keras_umdf.experiments.training_state import restore_training_state
 from keras_umdf.experiments.training_state import saved_extra_state
-from keras_umdf.optimizers import WARMUP_STEPS
-from keras_umdf.presets import infer_preset_name
-from keras_umdf.presets import paper_preset
-
-SETTING_KEYS = (
-    "batch_size",
-    "learning_rate",
-    "epochs",
-    "num_heads",
-    "hidden_dim",
-    "num_layers",
-)
-"""The training settings a run takes (`keras_umdf.presets.PaperPreset`)."""
 
 ONLY_F_Y_WITHOUT_GRADIENTS = (
     r"Gradients do not exist for variables \[('[^']*/f_y/[^']*'(, )?)+\] when"
@@ -110,110 +105,6 @@ class TrainingResult:
     initial_epoch: int
     status: str
     kept_epoch: KeptEpoch | None = None
-
-
-def default_settings(data) -> dict:
-    """The paper's settings for a dataset (MOSI's when its name says nothing),
-    with the learning-rate warm-up of `keras_umdf.optimizers.WARMUP_STEPS`."""
-    preset = paper_preset(infer_preset_name(getattr(data, "name", None)) or "mosi")
-    return {
-        "preset": preset.name,
-        **{k: getattr(preset, k) for k in SETTING_KEYS},
-        "warmup_steps": WARMUP_STEPS,
-    }
-
-
-def build_model(
-    data,
-    settings: Mapping,
-    model_arguments: Mapping | None = None,
-    train_split=None,
-):
-    """A compiled `UMDF` for `data` with the run's settings.
-
-    The input normalisation is on (`normalize_inputs=True`, unless
-    `model_arguments` turn it off), fitted on `train_split` (default
-    `data["train"]`): the clips the run trains on. Adam with the settings'
-    learning rate, warmed up over `settings["warmup_steps"]` updates (default
-    `keras_umdf.optimizers.WARMUP_STEPS`; 0: none); the task's Keras metrics
-    in the `fit` logs: MAE and Non0 F1 (regression), weighted F1
-    (classification), mean per-label F1 (multi-label).
-    """
-    import keras_umdf
-
-    arguments = {
-        "num_heads": settings["num_heads"],
-        "hidden_dim": settings["hidden_dim"],
-        "num_layers": settings["num_layers"],
-        "normalize_inputs": True,
-        **dict(model_arguments or {}),
-    }
-    model = keras_umdf.UMDF.for_dataset(data, **arguments)
-    if (
-        model.normalize_inputs
-        and train_split is not None
-        and train_split is not data["train"]
-    ):
-        # `for_dataset` fitted the whole training split; a run on a subset
-        # fits the clips it trains on.
-        model.adapt(train_split)
-    model.compile(
-        optimizer=optimizers.adam(
-            settings["learning_rate"],
-            settings.get("warmup_steps", WARMUP_STEPS),
-        ),
-        metrics=task_keras_metrics(data),
-    )
-    return model
-
-
-def task_keras_metrics(data) -> list:
-    """The Keras metrics of a dataset's task for `compile`."""
-    from keras_umdf import metrics
-
-    kind = task_kind(data)
-    if kind == "regression":
-        return [metrics.SentimentMAE(), metrics.SentimentF1(exclude_zero=True)]
-    if kind == "classification":
-        return [metrics.ClassificationF1(data.num_classes)]
-    return [metrics.MultiLabelF1(data.num_classes)]
-
-
-def training_split(data, train_samples: int = 0):
-    """The training clips a run uses: the first `train_samples` of
-    `data["train"]` (0: all of them)."""
-    split = data["train"]
-    if train_samples:
-        split = split.subset(range(min(train_samples, split.num_samples)))
-    return split
-
-
-def training_batches(split, *, batch_size: int, seed: int, first_epoch: int, **kwargs):
-    """Two-view training batches that start at epoch `first_epoch`: the tf.data
-    pipeline, or `MaskedPyDataset` where TensorFlow is not installed."""
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        from keras_umdf.data import MaskedPyDataset
-
-        return MaskedPyDataset(
-            split,
-            training=True,
-            batch_size=batch_size,
-            seed=seed,
-            epoch=first_epoch,
-            **kwargs,
-        )
-    from keras_umdf.data import make_dataset
-
-    return make_dataset(
-        split,
-        training=True,
-        batch_size=batch_size,
-        seed=seed,
-        first_epoch=first_epoch,
-        **kwargs,
-    )
 
 
 def train_model(
@@ -308,21 +199,7 @@ def train_model(
         "select_epoch": select_epoch,
     }
     run = RunDirectory(directory, "train")
-    status = run.prepare(
-        config,
-        overwrite=overwrite,
-        reuse_finished=reuse_finished,
-        recorded_defaults=RECORDED_DEFAULTS,
-    )
     history_path = run.file("history.json")
-    if status == FINISHED:
-        model = load_umdf_model(run.file("model.keras"))
-        history = read_history(history_path)
-        kept = KeptEpoch.from_dict((run.read() or {}).get("kept_epoch"))
-        say(f"{run.path}: finished run found, not trained again")
-        return TrainingResult(model, run.path, history, len(history), status, kept)
-    run.update(environment=environment_info())
-
     keras.utils.set_random_seed(seed)
     scope = contextlib.nullcontext()
     if distribute:
@@ -334,8 +211,25 @@ def train_model(
     epochs = int(settings["epochs"])
     kind = task_kind(data)
     label_names = data.label_names if kind == "multi_label" else None
-    with scope:
+    with contextlib.ExitStack() as in_scope:
+        in_scope.enter_context(scope)
+        # Built first: settings the model refuses (a width that the heads do
+        # not divide) leave no directory behind.
         model = build_model(data, settings, model_arguments, train_split)
+        status = run.prepare(
+            config,
+            overwrite=overwrite,
+            reuse_finished=reuse_finished,
+            recorded_defaults=RECORDED_DEFAULTS,
+        )
+        if status == FINISHED:
+            in_scope.close()
+            model = load_umdf_model(run.file("model.keras"))
+            history = read_history(history_path)
+            kept = KeptEpoch.from_dict((run.read() or {}).get("kept_epoch"))
+            say(f"{run.path}: finished run found, not trained again")
+            return TrainingResult(model, run.path, history, len(history), status, kept)
+        run.update(environment=environment_info())
         first_epoch = restore_training_state(model, state_dir)
         if first_epoch:
             say(
@@ -348,8 +242,9 @@ def train_model(
                 f"{train_split.num_samples} clips (seed {seed})"
             )
         drop_remainder = bool(distribute)
-        train = training_batches(
+        train = masked_batches(
             train_split,
+            training=True,
             batch_size=settings["batch_size"],
             seed=seed,
             first_epoch=first_epoch,
@@ -357,8 +252,6 @@ def train_model(
         )
         valid = None
         if validate and "valid" in data.splits:
-            from keras_umdf.evaluation.protocol import evaluation_batches
-
             valid = evaluation_batches(
                 data["valid"], batch_size=settings["batch_size"], seed=seed
             )
@@ -405,19 +298,24 @@ def train_model(
                         verbose=verbose,
                         shuffle=False,
                     )
-        except TrainingDiverged as error:
-            run.mark_failed(str(error))
+        except (TrainingDiverged, OSError) as error:
+            # A loss that became NaN, or a checkpoint that could not be
+            # written (a full disk): the run is recorded as failed.
+            _mark_failed(run, error)
             raise
-        kept = _kept_epoch(best, epochs, note)
+        kept = kept_epoch(best, epochs, note)
         if kept.rule == "best" and kept.epoch != epochs:
             best.restore_best_weights(model)
         if kept.note and best is not None:
             say(f"{run.path}: {kept.note}")
     elapsed = time.perf_counter() - start
     model_path = run.file("model.keras")
-    temporary = run.file("model.tmp.keras")
-    model.save(temporary)
-    os.replace(temporary, model_path)
+    try:
+        with atomic_path(model_path) as temporary:
+            model.save(temporary)
+    except OSError as error:
+        _mark_failed(run, error)
+        raise
     history = read_history(history_path)
     run.mark_finished(epochs_trained=len(history), kept_epoch=kept.to_dict())
     shutil.rmtree(state_dir, ignore_errors=True)
@@ -449,16 +347,11 @@ def train_model(
     return TrainingResult(model, run.path, history, first_epoch, status, kept)
 
 
-def _kept_epoch(best: BestEpochCheckpoint | None, epochs: int, note) -> KeptEpoch:
-    """The epoch a run keeps: the best one `best` saw, else the last."""
-    if best is not None and best.best_epoch:
-        return KeptEpoch(best.best_epoch, epochs, "best", best.monitor, best.best_value)
-    if best is not None:
-        note = (
-            f"{best.monitor} was never logged as a finite number, so the last "
-            "epoch is kept"
-        )
-    return KeptEpoch(epochs, epochs, "last", note=note)
+def _mark_failed(run: RunDirectory, error: BaseException) -> None:
+    """Records the failure in `run.json`, unless that cannot be written either
+    (the disk is full): the error being raised says what happened."""
+    with contextlib.suppress(OSError):
+        run.mark_failed(str(error))
 
 
 def _describe_data(data) -> dict:

@@ -30,6 +30,9 @@ from collections.abc import Mapping
 import keras
 import numpy as np
 
+from keras_umdf.data.atomic_file import atomic_path
+from keras_umdf.data.atomic_file import write_text_atomically
+
 LATEST = "latest.json"
 WEIGHTS = "model.weights.h5"
 RANDOMNESS = "randomness.npz"
@@ -75,13 +78,12 @@ def save_training_state(
         arrays["torch_rng"] = torch_random.get_rng_state().numpy()
     np.savez(os.path.join(target, RANDOMNESS), **arrays)
     pointer = os.path.join(directory, LATEST)
-    temporary = f"{pointer}.tmp-{os.getpid()}"
-    with open(temporary, "w") as file:
-        json.dump(
-            {"epochs_done": int(epochs_done), "folder": name, "extra": extra or {}},
-            file,
-        )
-    os.replace(temporary, pointer)
+    write_text_atomically(
+        pointer,
+        json.dumps(
+            {"epochs_done": int(epochs_done), "folder": name, "extra": extra or {}}
+        ),
+    )
     for entry in os.listdir(directory):
         if entry.startswith("epoch-") and entry != name:
             shutil.rmtree(os.path.join(directory, entry), ignore_errors=True)
@@ -211,8 +213,7 @@ class TrainingStateCheckpoint(keras.callbacks.Callback):
         if self.checkpoint:
             # Written first and renamed into place: the .keras file always
             # holds a whole model.
-            temporary = self.checkpoint[: -len(".keras")] + ".tmp.keras"
-            self.model.save(temporary)
-            os.replace(temporary, self.checkpoint)
+            with atomic_path(self.checkpoint) as temporary:
+                self.model.save(temporary)
         extra = self.extra_state() if self.extra_state else None
         save_training_state(self.model, self.directory, epoch + 1, extra=extra)

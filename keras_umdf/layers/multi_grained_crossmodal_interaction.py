@@ -1,16 +1,24 @@
 """Multi-grained Crossmodal Interaction Module, MCIM (Eqs. 8-9): one layer."""
 
+import functools
+
 import keras
-import numpy as np
 from keras import ops
 
 from keras_umdf.api_export import keras_umdf_export
 from keras_umdf.argument_validation import check_int
+from keras_umdf.backend.fused_interaction import AttentionWeights
+from keras_umdf.backend.fused_interaction import DenseWeights
+from keras_umdf.backend.fused_interaction import FeedForwardWeights
+from keras_umdf.backend.fused_interaction import NormWeights
+from keras_umdf.backend.fused_interaction import fused_interaction
 from keras_umdf.layers.crossmodal_attention import CrossmodalAttention
 from keras_umdf.layers.scaled_dot_product_attention import scaled_dot_product_attention
 from keras_umdf.modalities import MODALITIES
 
 ATTENTIONS = ("crossmodal", "self")
+# The epsilon of every layer norm (assumed; the paper gives none).
+EPSILON = 1e-5
 
 
 @keras_umdf_export
@@ -53,15 +61,12 @@ class MultiGrainedCrossmodalInteraction(keras.layers.Layer):
         attention: "crossmodal" (the paper) or "self" (ablation).
         fused: compute faster where the result is the same to float tolerance.
             When every modality has one length (the paper's aligned data) and
-            `attention="crossmodal"`, the layer computes its attentions together
-            rather than one by one: one matrix product per modality projects it
-            for every attention that reads it, the M coarse attentions run as one
-            multi-head attention with M x `num_heads` heads, the M (M - 1) fine
-            ones as another, and the output projections, layer norms and FFNs
-            of all targets run as batched products with the attentions' own
-            weights stacked. The weights, and so the saved files, are the same
-            either way. False (and any other case) computes each attention with
-            its own `CrossmodalAttention` (the reference path).
+            `attention="crossmodal"`, the attentions are computed together, as
+            a few batched products of this layer's weights
+            (`keras_umdf.backend.fused_interaction`). The weights, and so the
+            saved files, are the same either way. False (and any other case)
+            computes each attention with its own `CrossmodalAttention`, as
+            below (the reference path).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -137,6 +142,7 @@ class MultiGrainedCrossmodalInteraction(keras.layers.Layer):
             return CrossmodalAttention(
                 self.num_heads,
                 dropout=self.dropout,
+                epsilon=EPSILON,
                 dtype=self.dtype_policy,
                 name=name,
             )
@@ -177,7 +183,7 @@ class MultiGrainedCrossmodalInteraction(keras.layers.Layer):
             output.build(target_shape[:-1] + (hidden,))
             self.ffn_output[t] = output
             norm = keras.layers.LayerNormalization(
-                epsilon=1e-5, dtype=self.dtype_policy, name=f"ffn_layer_norm_{t}"
+                epsilon=EPSILON, dtype=self.dtype_policy, name=f"ffn_layer_norm_{t}"
             )
             norm.build(target_shape)
             self.ffn_layer_norm[t] = norm
@@ -188,7 +194,7 @@ class MultiGrainedCrossmodalInteraction(keras.layers.Layer):
     def call(self, inputs, masks=None, training=None):
         z, masks = self._check_call(inputs, masks)
         if self._can_fuse(z):
-            return _FusedInteraction(self)(z, masks, training)
+            return self._call_fused(z, masks, training)
         order = self.modalities
         crossmodal = self.attention == "crossmodal"
         if crossmodal:
@@ -235,6 +241,39 @@ class MultiGrainedCrossmodalInteraction(keras.layers.Layer):
             return False
         lengths = {z[m].shape[1] for m in self.modalities}
         return len(lengths) == 1 and None not in lengths
+
+    def _call_fused(self, z, masks, training):
+        """The same values, the attentions batched (`keras_umdf.backend.
+        fused_interaction`), from this layer's weights."""
+        order = self.modalities
+        pairs = [(t, o) for t in order for o in order if o != t]
+        dropout = self.coarse_attention[order[0]].attention_dropout
+        outputs = fused_interaction(
+            [z[m] for m in order],
+            None if masks[order[0]] is None else [masks[m] for m in order],
+            coarse=[_attention_weights(self.coarse_attention[t]) for t in order],
+            fine=[_attention_weights(self.fine_attention[pair]) for pair in pairs],
+            feed_forward=[
+                FeedForwardWeights(
+                    _dense_weights(self.ffn_intermediate[t]),
+                    _dense_weights(self.ffn_output[t]),
+                    _norm_weights(self.ffn_layer_norm[t]),
+                )
+                for t in order
+            ],
+            num_heads=self.num_heads,
+            epsilon=EPSILON,
+            activation=self.ffn_intermediate[order[0]].activation,
+            attend=functools.partial(
+                scaled_dot_product_attention,
+                dropout=dropout,
+                training=training,
+                fused=True,
+            ),
+            ffn_dropout=self.ffn_dropout,
+            training=training,
+        )
+        return dict(zip(order, outputs, strict=True))
 
     def _check_call(self, inputs, masks):
         """Validates the inputs against the build; returns them and bool masks."""
@@ -347,253 +386,24 @@ def _concatenate_masks(masks):
     return ops.concatenate(masks, axis=1)
 
 
-class _FusedInteraction:
-    """The MCIM layer's computation with its attentions batched (`fused=True`).
-
-    For modalities m_1..m_M of one length T. Every attention keeps its own
-    weights; they are only stacked, per call, so that each step is one large
-    product instead of M or M (M - 1) small ones:
-
-    1. Each modality Z_m is multiplied once by the concatenated kernels of every
-       projection that reads it: the query of its own coarse attention, the keys
-       and values of all M coarse attentions (their source holds every
-       modality), and the keys and values of the 2 (M - 1) fine attentions whose
-       source [Z_t, Z_o] holds it.
-    2. The M coarse attentions are one attention with M x H heads over the
-       time-concatenation of all modalities; their output projections are one
-       batched product; their layer norms one normalisation with stacked scales.
-    3. Likewise the M (M - 1) fine attentions (t, o), in the order t-major, with
-       sources [Z_t, Z_o] of length 2T and queries from Z_t^c.
-    4. The FFNs and their layer norms of all targets as batched products.
-    """
-
-    def __init__(self, layer: MultiGrainedCrossmodalInteraction):
-        self.layer = layer
-        self.order = layer.modalities
-        self.pairs = [(t, o) for t in self.order for o in self.order if o != t]
-
-    def __call__(self, z, masks, training):
-        layer, order, pairs = self.layer, self.order, self.pairs
-        num, width = len(order), layer._width
-        heads, head_dim = layer.num_heads, layer._width // layer.num_heads
-        coarse = [layer.coarse_attention[t] for t in order]
-        fine = [layer.fine_attention[pair] for pair in pairs]
-        x = [z[m] for m in order]
-        length = x[0].shape[1]
-        masked = masks[order[0]] is not None
-        dropout = coarse[0].attention_dropout
-
-        # 1. One projection per modality, split (not sliced: a split's gradient
-        # is one concatenation) into the query of its coarse attention, the
-        # keys and values of the M coarse attentions, those of the fine
-        # attentions (m, o) (m's half of their source) and those of the fine
-        # attentions (t, m) (the other half), in the order of `pairs`.
-        parts = {}
-        for m, x_m in zip(order, x, strict=True):
-            own = [fine[i] for i, (t, _) in enumerate(pairs) if t == m]
-            other = [fine[i] for i, (_, o) in enumerate(pairs) if o == m]
-            groups = (
-                [coarse[order.index(m)].query_dense],
-                [a.key_dense for a in coarse],
-                [a.value_dense for a in coarse],
-                [a.key_dense for a in own],
-                [a.value_dense for a in own],
-                *([a.key_dense] for a in other),
-                *([a.value_dense] for a in other),
-            )
-            projected = _dense_all(x_m, [dense for group in groups for dense in group])
-            sizes = np.cumsum([len(group) * width for group in groups])[:-1]
-            pieces = ops.split(projected, [int(i) for i in sizes], axis=-1)
-            parts[m] = {
-                "query": pieces[0],
-                "coarse_key": pieces[1],
-                "coarse_value": pieces[2],
-                "own_key": pieces[3],
-                "own_value": pieces[4],
-                "other_key": dict(zip(other, pieces[5 : 5 + num - 1], strict=True)),
-                "other_value": dict(zip(other, pieces[5 + num - 1 :], strict=True)),
-            }
-
-        # 2. Coarse: queries Z_t W_Q^t; keys/values over [Z_1, ..., Z_M] in time.
-        query = ops.concatenate([parts[m]["query"] for m in order], axis=-1)
-        key = ops.concatenate([parts[m]["coarse_key"] for m in order], axis=1)
-        value = ops.concatenate([parts[m]["coarse_value"] for m in order], axis=1)
-        mask_all = (
-            ops.concatenate([masks[m] for m in order], axis=1) if masked else None
-        )
-        attended = scaled_dot_product_attention(
-            _heads(query, num * heads, head_dim),
-            _heads(key, num * heads, head_dim),
-            _heads(value, num * heads, head_dim),
-            mask=mask_all,
-            dropout=dropout,
-            training=training,
-            fused=layer.fused,
-        )
-        update = _grouped_dense(_groups(attended, num, width), coarse)
-        if masked:
-            update = update * _has_source(ops.any(mask_all, axis=-1), update.dtype)
-        stacked = ops.stack(x, axis=2)  # (batch, T, M, d)
-        coarse_out = _grouped_layer_norm(
-            stacked + update, [a.layer_norm for a in coarse]
-        )
-
-        # 3. Fine: for pair (t, o), queries Z_t^c W_Q^{t,o}; keys/values over
-        # [Z_t, Z_o] in time.
-        query_groups = [
-            [fine[i] for i, (target, _) in enumerate(pairs) if target == t]
-            for t in order
-        ]
-        query = _grouped_dense_wide(coarse_out, query_groups)  # (b, T, M, (M-1)d)
-        query = ops.reshape(query, (-1, length, len(pairs) * heads, head_dim))
-        attentions = dict(zip(pairs, fine, strict=True))
-        key = ops.concatenate(
-            [
-                ops.concatenate([parts[m]["own_key"] for m in order], axis=-1),
-                ops.concatenate(
-                    [parts[o]["other_key"][attentions[t, o]] for t, o in pairs],
-                    axis=-1,
-                ),
-            ],
-            axis=1,
-        )
-        value = ops.concatenate(
-            [
-                ops.concatenate([parts[m]["own_value"] for m in order], axis=-1),
-                ops.concatenate(
-                    [parts[o]["other_value"][attentions[t, o]] for t, o in pairs],
-                    axis=-1,
-                ),
-            ],
-            axis=1,
-        )
-        mask_pairs = None
-        if masked:
-            mask_pairs = ops.stack(
-                [ops.concatenate([masks[t], masks[o]], axis=1) for t, o in pairs],
-                axis=1,
-            )  # (batch, pairs, 2T)
-        attended = scaled_dot_product_attention(
-            query,
-            _heads(key, len(pairs) * heads, head_dim),
-            _heads(value, len(pairs) * heads, head_dim),
-            mask=None if mask_pairs is None else ops.repeat(mask_pairs, heads, 1),
-            dropout=dropout,
-            training=training,
-            fused=layer.fused,
-        )
-        update = _grouped_dense(_groups(attended, len(pairs), width), fine)
-        if masked:
-            has_source = ops.cast(ops.any(mask_pairs, axis=-1), update.dtype)
-            update = update * ops.expand_dims(ops.expand_dims(has_source, 1), -1)
-        residual = ops.repeat(coarse_out, num - 1, axis=2)
-        fine_out = _grouped_layer_norm(residual + update, [a.layer_norm for a in fine])
-        fine_out = ops.sum(
-            ops.reshape(fine_out, (-1, length, num, num - 1, width)), axis=3
-        )
-
-        # 4. FFN per target.
-        intermediate = [layer.ffn_intermediate[t] for t in order]
-        hidden = _grouped_dense(fine_out, intermediate)
-        hidden = intermediate[0].activation(hidden)
-        update = _grouped_dense(hidden, [layer.ffn_output[t] for t in order])
-        update = layer.ffn_dropout(update, training=training)
-        out = _grouped_layer_norm(
-            fine_out + update, [layer.ffn_layer_norm[t] for t in order]
-        )
-        return {m: out[:, :, i, :] for i, m in enumerate(order)}
-
-
-def _dense_all(x, denses):
-    """`x` through several Dense layers at once: (batch, T, sum of units)."""
-    kernel = ops.concatenate([dense.kernel.value for dense in denses], axis=1)
-    outputs = ops.matmul(x, kernel)
-    if all(dense.bias is not None for dense in denses):
-        outputs = outputs + ops.concatenate(
-            [dense.bias.value for dense in denses], axis=0
-        )
-    return outputs
-
-
-def _heads(x, heads, head_dim):
-    """(batch, T, heads * head_dim) -> (batch, T, heads, head_dim)."""
-    return ops.reshape(x, (-1, x.shape[1], heads, head_dim))
-
-
-def _groups(x, groups, width):
-    """(batch, T, groups * heads, head_dim) -> (batch, T, groups, width)."""
-    return ops.reshape(x, (-1, x.shape[1], groups, width))
-
-
-def _grouped_dense(x, layers):
-    """Group g of `x` (batch, T, G, d) through the output projection of layer g.
-
-    `layers` are G `CrossmodalAttention`s (their `output_dense`) or G Dense
-    layers.
-    """
-    denses = [getattr(a, "output_dense", a) for a in layers]
-    kernel = ops.stack([dense.kernel.value for dense in denses], axis=0)
-    outputs = _grouped_matmul(x, kernel)
-    if all(dense.bias is not None for dense in denses):
-        outputs = outputs + ops.stack([dense.bias.value for dense in denses], axis=0)
-    return outputs
-
-
-def _grouped_dense_wide(x, groups):
-    """Group m of `x` (batch, T, M, d) through the query projections of the
-    fine attentions of target m, concatenated: (batch, T, M, (M - 1) d)."""
-    kernel = ops.stack(
-        [
-            ops.concatenate([a.query_dense.kernel.value for a in group], axis=1)
-            for group in groups
-        ],
-        axis=0,
+def _dense_weights(dense) -> DenseWeights:
+    """The kernel and bias (None without one) of a `keras.layers.Dense`."""
+    return DenseWeights(
+        dense.kernel.value, None if dense.bias is None else dense.bias.value
     )
-    outputs = _grouped_matmul(x, kernel)
-    if any(a.query_dense.bias is None for group in groups for a in group):
-        return outputs
-    bias = ops.stack(
-        [
-            ops.concatenate([a.query_dense.bias.value for a in group], axis=0)
-            for group in groups
-        ],
-        axis=0,
+
+
+def _norm_weights(norm) -> NormWeights:
+    """The scale and offset of a `keras.layers.LayerNormalization`."""
+    return NormWeights(norm.gamma.value, norm.beta.value)
+
+
+def _attention_weights(attention: CrossmodalAttention) -> AttentionWeights:
+    """The projections and layer norm of a `CrossmodalAttention`."""
+    return AttentionWeights(
+        _dense_weights(attention.query_dense),
+        _dense_weights(attention.key_dense),
+        _dense_weights(attention.value_dense),
+        _dense_weights(attention.output_dense),
+        _norm_weights(attention.layer_norm),
     )
-    return outputs + bias
-
-
-def _grouped_matmul(x, kernel):
-    """`einsum("btgi,gio->btgo", x, kernel)`: x (batch, T, G, i), kernel (G, i, o).
-
-    On TensorFlow, as one batched matmul over the groups between two transposes
-    of the small activations: the same products as TensorFlow's `Einsum`
-    kernel, which took 8% of a training step's op time at the paper's
-    configuration (batch 128, oneDNN on; `benchmarks/profile_step.py`) and,
-    with its gradients, ran about 40% slower than this at the paper's shapes.
-    JAX and PyTorch compile or dispatch the einsum to the same products
-    themselves.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return ops.einsum("btgi,gio->btgo", x, kernel)
-    length, groups, width = x.shape[1], x.shape[2], x.shape[3]
-    grouped = ops.transpose(ops.reshape(x, (-1, groups, width)), (1, 0, 2))
-    outputs = ops.transpose(ops.matmul(grouped, kernel), (1, 0, 2))
-    return ops.reshape(outputs, (-1, length, groups, kernel.shape[-1]))
-
-
-def _grouped_layer_norm(x, norms):
-    """Layer norm over the last axis of (batch, T, G, d), group g with the scale
-    and offset of `norms[g]`, computed in float32 as
-    `keras.layers.LayerNormalization` does, returned in the dtype of `x`."""
-    dtype = x.dtype
-    normalized = ops.layer_normalization(
-        ops.cast(x, "float32"), axis=-1, epsilon=norms[0].epsilon
-    )
-    gamma = ops.stack([ops.cast(norm.gamma.value, "float32") for norm in norms], axis=0)
-    beta = ops.stack([ops.cast(norm.beta.value, "float32") for norm in norms], axis=0)
-    return ops.cast(normalized * gamma + beta, dtype)
-
-
-def _has_source(any_present, dtype):
-    """(batch,) presence -> (batch, 1, 1, 1) factor that zeroes absent rows."""
-    return ops.reshape(ops.cast(any_present, dtype), (-1, 1, 1, 1))

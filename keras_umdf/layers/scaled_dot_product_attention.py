@@ -1,22 +1,13 @@
 """The multi-head attention kernel shared by the attention layers."""
 
-import keras
 from keras import ops
+
+from keras_umdf.backend.ops import fast_attention
 
 # Added (in float32) to the logits of missing key frames. Large enough that their
 # softmax weight underflows to exactly 0 whenever one key of the row is present, and
 # finite, so an all-missing row gives a uniform softmax instead of NaN.
 MASKED_LOGIT = -1e9
-
-# TensorFlow computes attentions whose logits hold at least this many elements per
-# sample (heads x T x S) head by head; smaller ones gain nothing from it.
-HEAD_BY_HEAD_MIN_LOGITS = 16384
-# ... in chunks of at most this many heads (the largest divisor of the head count
-# up to it). At the paper's MOSI configuration on 2 CPU cores (batch 16, process
-# CPU seconds), chunks of 5 heads traced the first training step in 85 s against
-# 134 s for single heads and 70 s without chunks, and trained at 2.16 s per step
-# against 2.27 s and 2.84 s.
-HEADS_PER_CHUNK = 5
 
 
 def scaled_dot_product_attention(
@@ -42,20 +33,14 @@ def scaled_dot_product_attention(
             whose keys are all missing gets a uniform softmax (finite); callers
             zero such rows.
         dropout: optional `keras.layers.Dropout` applied to the probabilities.
-            On TensorFlow's chunked path its masks come from 16-bit random
-            integers (`_keep_mask`): the rate is rounded to a multiple of
-            2**-16.
         training: whether `dropout` is active.
-        fused: compute the same values (to float tolerance) faster, the way
-            that suits the backend. TensorFlow runs the heads in chunks of
-            up to `HEADS_PER_CHUNK` when the logits are large
-            (`HEAD_BY_HEAD_MIN_LOGITS` per sample): UMDF's heads are tiny
-            (k = 4) and its logits large (batch x heads x T x S), and smaller
-            pieces keep each softmax and dropout pass in cache and let the
-            cores work on several at once. JAX and PyTorch, where nothing needs
-            the probabilities themselves (no mask, no active dropout, float32),
-            call `keras.ops.dot_product_attention`, their fused kernels. False
-            computes all heads at once, explicitly (the reference path).
+        fused: compute the same values (to float tolerance) with the backend's
+            fastest kernel where it has one (`keras_umdf.backend.ops.
+            fast_attention`: TensorFlow's head-by-head attention for large
+            logits, whose dropout rate is rounded to a multiple of 2**-16;
+            `keras.ops.dot_product_attention` without mask or active dropout
+            in float32). False computes all heads at once, explicitly, as
+            below (the reference path).
 
     Returns:
         `(batch, T, heads, k)`, in the dtype of `query`.
@@ -65,17 +50,17 @@ def scaled_dot_product_attention(
         dropout is not None and bool(training) and float(dropout.rate) > 0.0
     )
     present = None if mask is None else ops.cast(mask, "bool")
-    if fused and _head_by_head_pays(query, key):
-        return _head_by_head(
-            query, key, value, scale, present, dropout if dropout_active else None
+    if fused:
+        attended = fast_attention(
+            query,
+            key,
+            value,
+            scale=scale,
+            mask=present,
+            dropout=dropout if dropout_active else None,
         )
-    if (
-        fused
-        and present is None
-        and not dropout_active
-        and keras.backend.standardize_dtype(query.dtype) == "float32"
-    ):
-        return ops.dot_product_attention(query, key, value, scale=scale)
+        if attended is not None:
+            return attended
     query = query * ops.cast(scale, query.dtype)
     # (batch, heads, T, S) scaled logits; softmax in float32.
     logits = ops.cast(ops.einsum("bthk,bshk->bhts", query, key), "float32")
@@ -86,163 +71,3 @@ def scaled_dot_product_attention(
     if dropout_active:
         probabilities = dropout(probabilities, training=training)
     return ops.einsum("bhts,bshk->bthk", probabilities, value)
-
-
-def _head_by_head_pays(query, key) -> bool:
-    """Whether TensorFlow should compute this attention head by head."""
-    if keras.backend.backend() != "tensorflow":
-        return False
-    heads, target, source = query.shape[-2], query.shape[1], key.shape[1]
-    if None in (heads, target, source):
-        return False
-    return heads * target * source >= HEAD_BY_HEAD_MIN_LOGITS
-
-
-def _head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=None):
-    """TensorFlow's explicit attention, `heads_per_chunk` heads at a time.
-
-    The heads are moved before time once, `(batch, heads, time, k)`, so that
-    every product of a chunk is one `tf.linalg.matmul` over the batch and head
-    dimensions: no einsum (whose kernel transposes its operands again) and no
-    transposed reads of the large logits.
-    """
-    import tensorflow as tf
-
-    heads = query.shape[-2]
-    heads_per_chunk = heads_per_chunk or HEADS_PER_CHUNK
-    chunk = max(c for c in range(1, heads_per_chunk + 1) if heads % c == 0)
-    chunks = heads // chunk
-
-    def head_major(x):
-        # (batch, time, heads, k) -> `chunks` pieces of (batch, chunk, time, k):
-        # one transpose of the small projected tensor, then a split (whose
-        # gradient is one concatenation) rather than slices.
-        return tf.split(tf.transpose(x, (0, 2, 1, 3)), chunks, axis=1)
-
-    queries = head_major(query * tf.cast(scale, query.dtype))
-    keys, values = head_major(key), head_major(value)
-    if present is None:
-        masks = [None] * chunks
-    elif len(present.shape) == 3:  # (batch, heads, S) -> (batch, chunk, 1, S)
-        masks = [m[:, :, None, :] for m in tf.split(present, chunks, axis=1)]
-    else:  # (batch, S) -> (batch, 1, 1, S), every head
-        masks = [present[:, None, None, :]] * chunks
-    attend = _attention_chunk(present is not None, dropout)
-    outputs = []
-    for q, k, v, mask in zip(queries, keys, values, masks, strict=True):
-        inputs = [] if mask is None else [mask]
-        if dropout is not None:
-            shape = (tf.shape(q)[0], chunk, q.shape[2], k.shape[2])
-            inputs.append(_keep_mask(shape, dropout))
-        outputs.append(attend(q, k, v, *inputs))
-    return tf.transpose(tf.concat(outputs, axis=1), (0, 2, 1, 3))
-
-
-def _keep_mask(shape, dropout):
-    """Dropout's bool keep mask of `shape` on TensorFlow's path.
-
-    An entry is kept when a 16-bit random integer is at least
-    `round(rate * 2**16)`, so each 32-bit draw of the generator serves two
-    entries: half the random numbers of `keras.random.uniform(shape) >= rate`,
-    whose masks were the largest cost of a training step after the matrix
-    products (`benchmarks/profile_step.py`). The rate is thereby rounded to a
-    multiple of 2**-16 (0.1 keeps 58,982 of 65,536: a rate of 0.100006); the
-    seed comes from the `Dropout` layer's seed generator, as its own masks do.
-    """
-    import tensorflow as tf
-
-    threshold = min(round(float(dropout.rate) * 2**16), 2**16 - 1)
-    seed = dropout.seed_generator.next()
-    # int32 seeds, as Keras's own TensorFlow random ops use (and XLA needs).
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
-    *outer, source = shape
-    pairs = (source + 1) // 2
-    draws = tf.random.stateless_uniform(
-        (*outer, pairs), seed=seed, minval=None, maxval=None, dtype=tf.uint32
-    )
-    halves = tf.reshape(tf.bitcast(draws, tf.uint16), (*outer, 2 * pairs))
-    if 2 * pairs != source:
-        halves = halves[..., :source]
-    return halves >= tf.constant(threshold, tf.uint16)
-
-
-def _attention_chunk(masked: bool, dropout):
-    """The attention of one chunk of heads, with a hand-written gradient.
-
-    `q`, `k`, `v` are `(batch, heads, time, k)`; `mask` (when `masked`) a bool
-    `(batch, 1 or heads, 1, S)`; `keep` (when `dropout` is given) the bool
-    dropout mask `(batch, heads, T, S)`. Forward as the reference: logits
-    (float32), masked logits, softmax, dropout of the probabilities (the kept
-    ones scaled by 1 / (1 - rate), here after the product with V, which is the
-    same), product with V. The gradient uses rowsum(dP * P) = rowsum(dO * O), as
-    FlashAttention does, instead of the softmax's generic gradient, which saves
-    passes over the large logits; the values are the same.
-
-    Dropout is applied as products with the mask, not selects: TensorFlow's
-    `SelectV2` with a broadcast zero took 10% of a training step's op time at
-    batch 128 and runs about 1.6x slower than a cast and a product. The
-    gradient of the logits is `kept * dK - P * row`, which reuses `kept` (in
-    float32; under mixed precision P * keep again) instead of masking dK (the
-    same values, rounded in another order).
-
-    The gradients of K and V contract the large (T, S) matrices over T. They are
-    computed as (k, S) products, the small operand on the left, and transposed
-    after: the same sums, but Eigen's CPU batched matmul (TensorFlow without
-    oneDNN) runs the direct (S, k) form, which reads the large operand
-    transposed, 2-3x slower (`benchmarks/profile_step.py`: 24% of a training
-    step's op time before). oneDNN's kernels run the direct form about 15%
-    faster than this one at the paper's shapes (1.24 against 1.45 ms for one
-    product of a chunk; Eigen's 3.55 against 1.93 ms), a few per cent of a
-    step: left as it is, so that both settings share one computation.
-    """
-    import tensorflow as tf
-
-    keep_scale = None if dropout is None else 1.0 / (1.0 - float(dropout.rate))
-
-    def over_time(a, b):
-        # (a^T b)^T for a (T, k) and b (T, S): (S, k), computed as (k, S).
-        return tf.linalg.matrix_transpose(tf.linalg.matmul(a, b, transpose_a=True))
-
-    @tf.custom_gradient
-    def attend(q, k, v, *extra):
-        mask = extra[0] if masked else None
-        keep = extra[-1] if dropout is not None else None
-        logits = tf.cast(tf.linalg.matmul(q, k, transpose_b=True), "float32")
-        if mask is not None:
-            logits = tf.where(mask, logits, MASKED_LOGIT)
-        probabilities = tf.nn.softmax(logits, axis=-1)
-        kept = tf.cast(probabilities, q.dtype)
-        if keep is not None:
-            kept = kept * tf.cast(keep, kept.dtype)
-        output = tf.linalg.matmul(kept, v)
-        if keep is not None:
-            output = output * tf.cast(keep_scale, output.dtype)
-
-        def grad(upstream):
-            d_output = upstream
-            if keep is not None:
-                d_output = upstream * tf.cast(keep_scale, upstream.dtype)
-            row = tf.reduce_sum(
-                tf.cast(upstream, "float32") * tf.cast(output, "float32"),
-                axis=-1,
-                keepdims=True,
-            )
-            d_kept = tf.cast(tf.linalg.matmul(d_output, v, transpose_b=True), "float32")
-            if keep is None:
-                d_logits = probabilities * (d_kept - row)
-            else:  # P * (keep * dK - row), with P * keep the saved `kept`.
-                dropped = kept
-                if kept.dtype != tf.float32:  # P * keep again, unrounded
-                    dropped = probabilities * tf.cast(keep, "float32")
-                d_logits = dropped * d_kept - probabilities * row
-            if mask is not None:
-                d_logits = tf.where(mask, d_logits, 0.0)
-            d_logits = tf.cast(d_logits, q.dtype)
-            d_q = tf.linalg.matmul(d_logits, k)
-            d_k = over_time(q, d_logits)
-            d_v = over_time(d_output, kept)
-            return (d_q, d_k, d_v) + (None,) * len(extra)
-
-        return output, grad
-
-    return attend

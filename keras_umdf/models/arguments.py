@@ -77,3 +77,10 @@ def check_temperature(name: str, value) -> float:
     ):
         raise ValueError(f"{name} must be a number > 0; received {value!r}.")
     return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """`value` as a bool; raises unless it is True or False (a NumPy bool too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; received {value!r}.")
+    return bool(value)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from keras_umdf import onednn
 from keras_umdf import optimizers
-from keras_umdf.models.fused_adam import fuse_adam_updates
 
 
 def prepare_optimizer(model) -> None:
-    """Creates the optimizer's variables of a built model now, eagerly, and
-    installs the one-op Adam update on TensorFlow (`fused_adam`).
+    """Creates the optimizer's variables of a built model now, eagerly.
 
     Keras creates the variables (Adam: two per trainable variable) when the
     training step is first traced, unless a `tf.distribute` strategy is
@@ -20,6 +18,8 @@ def prepare_optimizer(model) -> None:
     anyway. Call it from `compile`, so that under a strategy or distribution
     the variables are created in its scope, as the model's were.
 
+    The optimizer itself is used as given: nothing of it is changed.
+
     Also warns, once, when TensorFlow would train on the CPU without oneDNN's
     kernels because it was imported first (`keras_umdf.onednn.warn_if_off`).
     """
@@ -27,14 +27,14 @@ def prepare_optimizer(model) -> None:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return
-    fuse_adam_updates(optimizer)
     if model.built and not optimizer.built:
         optimizer.build(model.trainable_variables)
 
 
 def resolve_optimizer(optimizer):
     """The optimizer `compile` passes to Keras: "auto" is the warmed-up Adam
-    (`keras_umdf.optimizers.adam`); anything else is passed on as given."""
+    (`keras_umdf.optimizers.adam`, whose update is one op per variable on
+    TensorFlow); anything else is passed on as given."""
     if isinstance(optimizer, str) and optimizer == "auto":
         return optimizers.adam()
     return optimizer

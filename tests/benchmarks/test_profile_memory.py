@@ -50,7 +50,7 @@ def test_umdf_is_profiled_end_to_end_and_its_layers_are_named(tmp_path):
     # in a shared pytest worker may still hold some.
     path = tmp_path / "profile.json"
     subprocess.run(
-        [sys.executable, "benchmarks/profile_memory.py", "--architecture", "tiny",
+        [sys.executable, "-m", "benchmarks.profile_memory", "--architecture", "tiny",
          "--batch-size", "3", "--steps", "1", "--json", str(path)],
         cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "tensorflow"}, check=True,
         capture_output=True,

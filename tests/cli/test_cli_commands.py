@@ -24,7 +24,10 @@ DATA = ["--dataset", "mosi", "--scale", "0.02"]  # synthetic MOSI, 14 test clips
 
 
 def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exit:  # a usage error, one line too
+        code = exit.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -100,6 +103,24 @@ def test_a_model_of_other_widths_is_refused_before_evaluating(capsys, tmp_path):
         tmp_path / "o",
     )
     assert_one_line_error(code, err, "built for modality widths", "'text': 300")
+
+
+def test_unknown_conditions_and_nothing_to_evaluate_are_one_line(
+    capsys, tmp_path, untrained_model
+):
+    out = tmp_path / "report"
+    evaluate = ["evaluate", "--model", untrained_model, *DATA, "--output", out]
+    code, _, err = run_cli(capsys, *evaluate, "--conditions", "l,lx")
+    assert_one_line_error(
+        code,
+        err,
+        "keras-umdf evaluate: error: --conditions: Unknown test condition 'lx'",
+    )
+    code, _, err = run_cli(capsys, *evaluate, "--conditions", "none", "--no-curves")
+    assert_one_line_error(
+        code, err, "Nothing to evaluate: --conditions none with --no-curves"
+    )
+    assert not out.exists()
 
 
 def test_output_directories_are_never_overwritten_without_the_flag(capsys, tmp_path):

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from keras_umdf.cli import main
-from keras_umdf.cli.evaluate import baseline_split_name
 from keras_umdf.data import synthetic
 from keras_umdf.evaluation.report import read_results
 from keras_umdf.experiments import demo as demo_module
 from keras_umdf.experiments import reproduction
+from keras_umdf.experiments.evaluation_run import baseline_split_name
 from tests.cli.test_cli_commands import DATA
 from tests.cli.test_cli_commands import TINY
 from tests.cli.test_cli_commands import run_cli

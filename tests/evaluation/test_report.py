@@ -6,13 +6,13 @@ import math
 import numpy as np
 import pytest
 
-from keras_umdf.evaluation.report import emotion_table
-from keras_umdf.evaluation.report import frame_drop_table
-from keras_umdf.evaluation.report import markdown_table
+from keras_umdf.evaluation.markdown_tables import emotion_table
+from keras_umdf.evaluation.markdown_tables import frame_drop_table
+from keras_umdf.evaluation.markdown_tables import markdown_table
+from keras_umdf.evaluation.markdown_tables import single_metric_table
 from keras_umdf.evaluation.report import read_results
 from keras_umdf.evaluation.report import results_document
 from keras_umdf.evaluation.report import results_markdown
-from keras_umdf.evaluation.report import single_metric_table
 from keras_umdf.evaluation.report import write_results
 from keras_umdf.evaluation.seed_aggregation import aggregate_seeds
 from keras_umdf.modalities import CONDITIONS

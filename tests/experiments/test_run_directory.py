@@ -104,3 +104,46 @@ def test_variants_are_the_paper_ablations_plus_plain_training():
     )
     with pytest.raises(ValueError, match="Unknown variant 'w/o magic'"):
         parse_variants("w/o magic")
+
+
+def test_overwrite_never_replaces_another_commands_run(tmp_path):
+    """`evaluate --output <training run> --overwrite` once deleted the model it
+    was evaluating."""
+    RunDirectory(tmp_path, "train").prepare(CONFIG)
+    (tmp_path / "model.keras").write_text("trained")
+    (tmp_path / "history.json").write_text("[]")
+    RunDirectory(tmp_path, "train").mark_finished()
+    with pytest.raises(FileExistsError, match="replaces only a run of the same"):
+        RunDirectory(tmp_path, "evaluate").prepare(CONFIG, overwrite=True)
+    assert (tmp_path / "model.keras").read_text() == "trained"
+    assert (tmp_path / "history.json").read_text() == "[]"
+    assert json.loads((tmp_path / "run.json").read_text())["kind"] == "train"
+
+
+def test_overwrite_removes_only_what_the_same_kind_of_run_writes(tmp_path):
+    run = RunDirectory(tmp_path, "evaluate")
+    run.prepare(CONFIG)
+    (tmp_path / "model.keras").write_text("the user's model")
+    (tmp_path / "results.json").write_text("{}")
+    run.mark_finished()
+    assert RunDirectory(tmp_path, "evaluate").prepare(CONFIG, overwrite=True) == "new"
+    assert (tmp_path / "model.keras").read_text() == "the user's model"
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_overwrite_never_removes_unrecorded_files_or_the_commands_inputs(tmp_path):
+    (tmp_path / "model.keras").write_text("the user's model")
+    # Files under names a run writes, but written by no recorded run: kept.
+    with pytest.raises(FileExistsError, match="which no keras_umdf run recorded"):
+        RunDirectory(tmp_path, "train").prepare(CONFIG, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
+    # An evaluation writes beside the model it evaluates.
+    run = RunDirectory(tmp_path, "evaluate")
+    assert run.prepare(CONFIG, overwrite=True, inputs=[tmp_path / "model.keras"])
+    assert (tmp_path / "model.keras").read_text() == "the user's model"
+    (tmp_path / "results.json").write_text("{}")
+    with pytest.raises(FileExistsError, match=r"would replace .*results\.json"):
+        RunDirectory(tmp_path, "evaluate").prepare(
+            CONFIG, overwrite=True, inputs=[str(tmp_path / "results.json")]
+        )
+    assert (tmp_path / "results.json").read_text() == "{}"

@@ -102,7 +102,9 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(data, tmp_p
         progress=lines.append,
     )
     assert resumed.status == "resume" and resumed.initial_epoch == 1
-    assert float(keras.ops.convert_to_numpy(resumed.model.distillation_step)) == 6.0
+    assert (
+        float(keras.ops.convert_to_numpy(resumed.model.distillation_ramp.step)) == 6.0
+    )
     assert "resuming after epoch 1 of 2" in lines[0]
     # No validation (QUIET): select_epoch "best" falls back to the last epoch.
     note = "no validation split, so the last epoch is kept"

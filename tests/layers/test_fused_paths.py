@@ -1,10 +1,14 @@
 """The fast (fused) paths of the attention layers agree with the reference paths.
 
-`fused=True` (the default) batches MCIM's attentions and fuses projections; it
-must give the values and gradients of the one-attention-at-a-time computation
-(`fused=False`) and of the NumPy references of the paper's equations.
+`fused=True` (the default) batches MCIM's attentions
+(`keras_umdf.backend.fused_interaction`), fuses projections and takes the
+backend's fastest attention kernel (`keras_umdf.backend.ops`, TensorFlow's in
+`keras_umdf.backend.tensorflow.attention`); it must give the values and
+gradients of the one-attention-at-a-time computation (`fused=False`) and of the
+NumPy references of the paper's equations.
 """
 
+import functools
 import os
 
 import keras
@@ -13,10 +17,11 @@ import pytest
 from keras import ops
 
 import keras_umdf
+from keras_umdf.backend import fused_interaction as fused
 from keras_umdf.layers import CrossmodalAttention
 from keras_umdf.layers import MultiGrainedCrossmodalInteraction
 from keras_umdf.layers import TransformerEncoder
-from keras_umdf.layers import scaled_dot_product_attention as kernel
+from keras_umdf.layers.scaled_dot_product_attention import scaled_dot_product_attention
 from tests.layers import reference
 from tests.layers.gradients import gradients
 from tests.layers.gradients import weighted_sum
@@ -28,6 +33,13 @@ B, T, D = 3, 4, 8
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
 
+def tf_attention():
+    """TensorFlow's head-by-head attention (imported on TensorFlow only)."""
+    from keras_umdf.backend.tensorflow import attention
+
+    return attention
+
+
 @pytest.fixture(params=["default", "head_by_head"])
 def attention_path(request, monkeypatch):
     """Runs a test as is, and again with TensorFlow's head-by-head attention
@@ -35,7 +47,7 @@ def attention_path(request, monkeypatch):
     if request.param == "head_by_head":
         if keras.backend.backend() != "tensorflow":
             pytest.skip("the head-by-head path is TensorFlow's")
-        monkeypatch.setattr(kernel, "HEAD_BY_HEAD_MIN_LOGITS", 0)
+        monkeypatch.setattr(tf_attention(), "HEAD_BY_HEAD_MIN_LOGITS", 0)
     return request.param
 
 
@@ -121,6 +133,49 @@ def test_fused_mcim_matches_the_reference_path_and_eqs_8_9(
         )
         np.testing.assert_allclose(to_numpy(fused[m]), expected[m], **TOLERANCE)
         assert np.isfinite(to_numpy(fused[m])).all()
+
+
+def test_the_batched_interaction_needs_only_weights_as_arguments(rng):
+    # The backend function computes Eqs. 8-9 from plain arrays: nothing of the
+    # layer but its weights, read here as NumPy values.
+    names = ("text", "audio", "vision")
+    layer = mcim(names)
+    z = aligned(rng, names)
+    masks = masks_with_gaps(names)
+
+    def dense(d):
+        return fused.DenseWeights(*(to_numpy(w) for w in (d.kernel, d.bias)))
+
+    def norm(n):
+        return fused.NormWeights(to_numpy(n.gamma), to_numpy(n.beta))
+
+    def attention(a):
+        parts = (a.query_dense, a.key_dense, a.value_dense, a.output_dense)
+        return fused.AttentionWeights(*map(dense, parts), norm(a.layer_norm))
+
+    pairs = [(t, o) for t in names for o in names if o != t]
+    outputs = fused.fused_interaction(
+        [ops.convert_to_tensor(z[m]) for m in names],
+        [ops.convert_to_tensor(masks[m]) for m in names],
+        coarse=[attention(layer.coarse_attention[t]) for t in names],
+        fine=[attention(layer.fine_attention[pair]) for pair in pairs],
+        feed_forward=[
+            fused.FeedForwardWeights(
+                dense(layer.ffn_intermediate[t]),
+                dense(layer.ffn_output[t]),
+                norm(layer.ffn_layer_norm[t]),
+            )
+            for t in names
+        ],
+        num_heads=2,
+        epsilon=1e-5,
+        activation=keras.activations.relu,
+        attend=functools.partial(scaled_dot_product_attention, fused=True),
+        ffn_dropout=keras.layers.Dropout(0.0),
+    )
+    expected = reference.mcim(layer, z, masks)
+    for m, out in zip(names, outputs, strict=True):
+        np.testing.assert_allclose(to_numpy(out), expected[m], **TOLERANCE)
 
 
 def test_fused_mcim_gradients_match_the_reference_path(rng, attention_path):
@@ -300,9 +355,11 @@ def test_head_by_head_attention_and_its_gradient_match_the_reference(
         def of(*xs):
             present = None if mask is None else ops.convert_to_tensor(mask)
             if fast:
-                out = kernel._head_by_head(*xs, 0.5, present, None, heads_per_chunk)
+                out = tf_attention().head_by_head(
+                    *xs, 0.5, present, None, heads_per_chunk
+                )
             else:
-                out = kernel.scaled_dot_product_attention(*xs, mask=mask, fused=False)
+                out = scaled_dot_product_attention(*xs, mask=mask, fused=False)
             return weighted_sum(out, weights)
 
         return of
@@ -314,8 +371,10 @@ def test_head_by_head_attention_and_its_gradient_match_the_reference(
     tensors = [ops.convert_to_tensor(x) for x in (q, k, v)]
     present = None if mask is None else ops.convert_to_tensor(mask)
     np.testing.assert_allclose(
-        to_numpy(kernel._head_by_head(*tensors, 0.5, present, None, heads_per_chunk)),
-        to_numpy(kernel.scaled_dot_product_attention(*tensors, mask=mask, fused=False)),
+        to_numpy(
+            tf_attention().head_by_head(*tensors, 0.5, present, None, heads_per_chunk)
+        ),
+        to_numpy(scaled_dot_product_attention(*tensors, mask=mask, fused=False)),
         **TOLERANCE,
     )
 
@@ -332,7 +391,7 @@ def test_head_by_head_dropout_and_its_gradient_match_the_formula(rng, dtype):
     )
     keep = rng.random((B, 2, T, 6)) >= rate
     weights = rng.normal(size=(B, 2, T, 4)).astype("float32")
-    attend = kernel._attention_chunk(False, keras.layers.Dropout(rate))
+    attend = tf_attention().attention_chunk(False, keras.layers.Dropout(rate))
     holder = keras.layers.Identity()
 
     def fast(q, k, v):
@@ -364,8 +423,9 @@ def test_head_by_head_keep_masks_keep_one_minus_the_rate(rate, source):
     # Two 16-bit integers per 32-bit draw, kept at or above round(rate * 2**16).
     shape = (64, 2, 50, source)
     dropout = keras.layers.Dropout(rate, seed=3)
-    first = to_numpy(kernel._keep_mask(shape, dropout))
-    second = to_numpy(kernel._keep_mask(shape, dropout))
+    keep_mask = tf_attention().keep_mask
+    first = to_numpy(keep_mask(shape, dropout))
+    second = to_numpy(keep_mask(shape, dropout))
     assert first.shape == shape and first.dtype == bool
     kept = 1 - round(rate * 2**16) / 2**16
 
@@ -381,7 +441,7 @@ def test_head_by_head_keep_masks_keep_one_minus_the_rate(rate, source):
     # A new mask at every call, independent of the last.
     assert near((first == second).mean(), kept**2 + (1 - kept) ** 2, first.size)
     # The layer's seed makes it reproducible.
-    again = to_numpy(kernel._keep_mask(shape, keras.layers.Dropout(rate, seed=3)))
+    again = to_numpy(keep_mask(shape, keras.layers.Dropout(rate, seed=3)))
     np.testing.assert_array_equal(again, first)
 
 

@@ -104,14 +104,14 @@ def test_distillation_warmup_ramps_the_weights_step_by_step(pair_config, rng, tm
         expected += ramp * (history["fea_loss"][step] + history["logits_loss"][step])
         np.testing.assert_allclose(history["loss"][step], expected, rtol=1e-4)
     # The counter stops at the warm-up's end and is saved with the model.
-    assert float(ops.convert_to_numpy(model.distillation_step)) == 2.0
+    assert float(ops.convert_to_numpy(model.distillation_ramp.step)) == 2.0
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     assert loaded.distillation_warmup == 2
-    assert float(ops.convert_to_numpy(loaded.distillation_step)) == 2.0
+    assert float(ops.convert_to_numpy(loaded.distillation_ramp.step)) == 2.0
     # Plain training has nothing to ramp, and no counter.
     plain = UMDF(**pair_config, lambda_fea=0, lambda_logits=0, distillation_warmup=2)
-    assert plain.distillation_step is None
+    assert plain.distillation_ramp is None
 
 
 def test_same_seed_gives_same_weights(pair_config, rng):

@@ -1,13 +1,15 @@
-"""UMDF with SDUMC's parts: the RNC term, the modality imagination, the pseudo text."""
+"""UMDFWithSDUMCParts (the RNC term, the modality imagination), UMDF's own
+options beside them, and the pseudo-text stream."""
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-import keras_umdf.models.sdumc as sdumc_module
+import keras_umdf.models.multimodal_task as task_module
 from keras_umdf import SDUMC
 from keras_umdf import UMDF
+from keras_umdf import UMDFWithSDUMCParts
 from keras_umdf.losses import rank_n_contrast
 from tests.models.umdf_inputs import PAIR_CONFIG
 from tests.models.umdf_inputs import PAIR_DIMS
@@ -17,13 +19,12 @@ from tests.models.umdf_inputs import regression_batch
 
 # Argument checks, configs and input bookkeeping do not depend on the backend.
 ORCHESTRATION = pytest.mark.only_backend("torch")
-NEW_KEYS = {
+PARTS = {
     "lambda_rnc": 0.0,
     "rnc_temperature": 2.0,
     "rnc_similarity": "l2",
     "imagine_missing": False,
     "lambda_mia": 0.0,
-    "supervise_logits": True,  # design decision 9: decided on real features
 }
 # Distillation and f_y's supervision off, so that the total is the task loss
 # plus the term under test.
@@ -41,14 +42,28 @@ def test_the_default_umdf_is_the_papers():
     model = UMDF(**PAIR_CONFIG)
     model.compile(optimizer="adam")
     config = model.get_config()
-    assert {k: config[k] for k in NEW_KEYS} == NEW_KEYS
+    assert not set(PARTS) & set(config)
+    assert config["supervise_logits"] is True  # design decision 9: real features
     names = {m.name for m in model.metrics}
     assert {"task_loss", "fea_loss", "logits_loss", "logits_task_loss"} <= names
     assert not {"rnc_loss", "mia_loss"} & names
     assert not [w.path for w in model.weights if "imagination" in w.path]
-    # A model saved before these options existed (no such keys) still loads.
-    old = {k: v for k, v in config.items() if k not in NEW_KEYS}
-    assert UMDF.from_config(old).get_config() == config
+    # SDUMC's options are not UMDF's: its signature refuses them by name.
+    with pytest.raises((TypeError, ValueError), match="lambda_rnc"):
+        UMDF(**PAIR_CONFIG, lambda_rnc=0.5)
+
+
+@ORCHESTRATION
+def test_with_both_parts_off_it_is_umdf(rng):
+    keras.utils.set_random_seed(3)
+    plain = UMDF(**PAIR_CONFIG)
+    keras.utils.set_random_seed(3)
+    parts = UMDFWithSDUMCParts(**PAIR_CONFIG)
+    config = parts.get_config()
+    assert {k: config.pop(k) for k in PARTS} == PARTS
+    assert config == {**plain.get_config(), "name": config["name"]}
+    view = random_view(rng, 3, dims=PAIR_DIMS, present=("text",))
+    np.testing.assert_array_equal(numpy(parts(view)), numpy(plain(view)))
 
 
 @ORCHESTRATION
@@ -70,14 +85,14 @@ def test_the_default_umdf_is_the_papers():
 )
 def test_bad_options_are_refused_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        UMDF(**{**PAIR_CONFIG, **kwargs})
+        UMDFWithSDUMCParts(**{**PAIR_CONFIG, **kwargs})
 
 
 # The sum of the terms is checked on JAX by the training test below; the
 # formulas' references run where eager calls are cheap.
 @pytest.mark.only_backend("tensorflow", "torch")
 def test_rnc_and_mia_terms_are_added_with_their_weights(rng):
-    model = UMDF(
+    model = UMDFWithSDUMCParts(
         **NO_DISTILLATION,
         lambda_rnc=0.7,
         rnc_temperature=1.5,
@@ -107,8 +122,12 @@ def test_rnc_and_mia_terms_are_added_with_their_weights(rng):
     mia = float(np.mean(errors))
     assert rnc > 0.1 and mia > 0.01
     np.testing.assert_allclose(total, task + 0.7 * rnc + 0.5 * mia, rtol=1e-5)
-    np.testing.assert_allclose(numpy(model.rnc_loss_tracker.result()), rnc, rtol=1e-5)
-    np.testing.assert_allclose(numpy(model.mia_loss_tracker.result()), mia, rtol=1e-5)
+    np.testing.assert_allclose(
+        numpy(model.loss_trackers["rnc_loss"].result()), rnc, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        numpy(model.loss_trackers["mia_loss"].result()), mia, rtol=1e-5
+    )
 
 
 @pytest.mark.only_backend("tensorflow", "torch")
@@ -127,14 +146,14 @@ def test_supervised_logits_add_the_task_loss_of_both_views_logits(rng):
     logits_task = 0.5 * sum(per_view)
     assert logits_task > 1e-3
     np.testing.assert_allclose(total, task + logits_task, rtol=1e-5)
-    tracked = numpy(model.logits_task_loss_tracker.result())
+    tracked = numpy(model.loss_trackers["logits_task_loss"].result())
     np.testing.assert_allclose(tracked, logits_task, rtol=1e-5)
     assert "logits_task_loss" in {m.name for m in model.metrics}
 
 
 @ORCHESTRATION
 def test_imagination_fills_only_the_absent_frames(rng):
-    model = UMDF(**PAIR_CONFIG, imagine_missing=True)
+    model = UMDFWithSDUMCParts(**PAIR_CONFIG, imagine_missing=True)
     complete = random_view(rng, 4, dims=PAIR_DIMS)
     no_audio = random_view(rng, 4, dims=PAIR_DIMS, present=("text",))
     before = [numpy(model(v)) for v in (complete, no_audio)]
@@ -147,7 +166,7 @@ def test_imagination_fills_only_the_absent_frames(rng):
 
 def test_trains_with_both_options_and_round_trips(rng, tmp_path):
     # Distillation off: fewer ops for JAX to compile; the terms add up alike.
-    model = UMDF(**NO_DISTILLATION, lambda_rnc=0.5, imagine_missing=True)
+    model = UMDFWithSDUMCParts(**NO_DISTILLATION, lambda_rnc=0.5, imagine_missing=True)
     compile_for_a_quick_check(model)  # eager on TensorFlow: no 1-minute trace
     x, y = regression_batch(rng)
     history = model.fit(x, y, epochs=2, batch_size=8, verbose=0).history
@@ -217,7 +236,7 @@ def test_sdumc_loss_is_scaled_for_replicas(rng, monkeypatch):
     y_pred = model(x, training=True)
     plain = numpy(model.compute_loss(x, y, y_pred))
     # Under tf.distribute with 4 replicas the helper divides by 4.
-    monkeypatch.setattr(sdumc_module, "scale_loss_for_replicas", lambda v: v / 4)
+    monkeypatch.setattr(task_module, "scale_loss_for_replicas", lambda v: v / 4)
     np.testing.assert_allclose(
         numpy(model.compute_loss(x, y, y_pred)), plain / 4, rtol=1e-6
     )

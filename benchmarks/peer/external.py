@@ -1,17 +1,17 @@
-"""Runs the PyTorch peer, `../shared/perf/torch_reference.py`, as a child process.
+"""Runs a peer script from outside the project (`--peer-path`) as a child process.
 
-The peer is a plain eager PyTorch UMDF at the paper's MOSI configuration, the
-implementation a user would write instead of keras_umdf. It is run unmodified,
-inside a small wrapper that adds its peak RSS to what it prints.
+A cross-check of the project's own peer (`torch_umdf.py`): any plain-PyTorch
+UMDF script that takes `BATCH STEPS` as arguments and prints
+`train_samples_per_s=...`, `infer_samples_per_s=...` and
+`gemm_fp32_gflops=...`, such as `../shared/perf/torch_reference.py` beside a
+development checkout. It is run unmodified, inside a small wrapper that adds
+its peak RSS to what it prints.
 """
 
 from __future__ import annotations
 
 import os
 import re
-
-DEFAULT_PATH = os.path.join("..", "shared", "perf", "torch_reference.py")
-"""The peer's path relative to the repository root."""
 
 _WRAPPER = (
     "import resource, runpy, sys\n"
@@ -25,14 +25,15 @@ _FIELDS = ("train_samples_per_s", "infer_samples_per_s", "gemm_fp32_gflops")
 
 
 def resolve(path: str, root: str) -> str:
-    """The absolute path of the peer script, or a clear error if it is missing."""
+    """The absolute path of the peer script (relative paths from `root`), or a
+    clear error if it is missing."""
     full = path if os.path.isabs(path) else os.path.join(root, path)
     full = os.path.normpath(full)
     if not os.path.isfile(full):
         raise FileNotFoundError(
-            f"The PyTorch peer {full!r} (--peer {path!r}) does not exist. Pass "
-            "--peer PATH to the peer script, or --no-peer to benchmark keras_umdf "
-            "alone (no ratios)."
+            f"The peer script {full!r} (--peer-path {path!r}) does not exist. Pass "
+            "--peer-path PATH to an existing script, or leave --peer-path out: the "
+            "project's own peer (benchmarks/peer/torch_umdf.py) runs by default."
         )
     return full
 

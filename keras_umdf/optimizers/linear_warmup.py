@@ -1,4 +1,4 @@
-"""The optimizer UMDF trains with: the paper's Adam, its step size warmed up.
+"""The learning-rate warm-up UMDF trains with.
 
 At the paper's learning rate (1e-3) and no warm-up, Adam's first updates are
 sign steps: every weight moves by the full learning rate in the direction that
@@ -53,23 +53,6 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "warmup_steps": self.warmup_steps}
-
-
-def adam(learning_rate: float = 1e-3, warmup_steps: int = WARMUP_STEPS):
-    """`keras.optimizers.Adam` at `learning_rate`, warmed up over `warmup_steps`.
-
-    This is what `UMDF.compile()` and the `keras-umdf` commands use; with
-    `warmup_steps=0` it is the paper's plain Adam.
-
-    Raises:
-        ValueError: `learning_rate` is not a positive finite number, or
-            `warmup_steps` is negative.
-    """
-    learning_rate = check_learning_rate(learning_rate)
-    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
-    if warmup_steps == 0:
-        return keras.optimizers.Adam(learning_rate)
-    return keras.optimizers.Adam(LinearWarmup(learning_rate, warmup_steps))
 
 
 def check_learning_rate(learning_rate) -> float:

@@ -1,0 +1,1 @@
+"""The PyTorch peer: the same UMDF network written in plain eager PyTorch."""

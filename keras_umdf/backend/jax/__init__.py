@@ -1,0 +1,1 @@
+"""JAX-only code: the data-parallel distribution engine."""

@@ -1,0 +1,65 @@
+"""The attention layers' dispatch point: the fastest kernel of each backend.
+
+The layers compute with `keras.ops`; where a backend has a faster way to the
+same values, they ask here. Every choice of backend for the layers' kernels is
+made in this file.
+"""
+
+import keras
+from keras import ops
+
+
+def fast_attention(query, key, value, *, scale: float, mask=None, dropout=None):
+    """`softmax(scale * Q K^T) V` by the backend's fastest kernel, or None.
+
+    - TensorFlow, logits of at least `HEAD_BY_HEAD_MIN_LOGITS` per sample:
+      the heads in chunks of up to `HEADS_PER_CHUNK`, with a hand-written
+      gradient (`keras_umdf.backend.tensorflow.attention`); the dropout rate
+      is rounded to a multiple of 2**-16 there.
+    - Otherwise, where nothing needs the probabilities themselves (no mask,
+      no dropout) in float32: `keras.ops.dot_product_attention`, the fused
+      kernel of JAX and PyTorch.
+    - Otherwise None: the caller computes the reference
+      (`keras_umdf.layers.scaled_dot_product_attention`).
+
+    Args:
+        query: `(batch, T, heads, k)`.
+        key: `(batch, S, heads, k)`.
+        value: `(batch, S, heads, k)`.
+        scale: the factor of the logits.
+        mask: None, or the bool presence mask of the keys, `(batch, S)` or
+            `(batch, heads, S)`.
+        dropout: None, or the `keras.layers.Dropout` of the probabilities when
+            it is active (training with a positive rate).
+
+    Returns:
+        `(batch, T, heads, k)` in the dtype of `query`, or None.
+    """
+    if keras.backend.backend() == "tensorflow":
+        from keras_umdf.backend.tensorflow import attention
+
+        if attention.head_by_head_pays(query, key):
+            return attention.head_by_head(query, key, value, scale, mask, dropout)
+    if (
+        mask is None
+        and dropout is None
+        and keras.backend.standardize_dtype(query.dtype) == "float32"
+    ):
+        return ops.dot_product_attention(query, key, value, scale=scale)
+    return None
+
+
+def grouped_matmul(x, kernel):
+    """`einsum("btgi,gio->btgo", x, kernel)`: x (batch, T, G, i), kernel (G, i, o).
+
+    TensorFlow computes it as one batched matmul
+    (`keras_umdf.backend.tensorflow.grouped_matmul`); JAX and PyTorch compile
+    or dispatch the einsum to the same products themselves.
+    """
+    if keras.backend.backend() == "tensorflow":
+        from keras_umdf.backend.tensorflow.grouped_matmul import (
+            grouped_matmul as batched,
+        )
+
+        return batched(x, kernel)
+    return ops.einsum("btgi,gio->btgo", x, kernel)

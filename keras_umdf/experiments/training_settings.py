@@ -1,0 +1,49 @@
+"""A run's training settings (the paper's per-dataset values, `keras_umdf.presets`)
+and the training clips it uses."""
+
+from __future__ import annotations
+
+from keras_umdf.optimizers import WARMUP_STEPS
+from keras_umdf.presets import infer_preset_name
+from keras_umdf.presets import paper_preset
+
+SETTING_KEYS = (
+    "batch_size",
+    "learning_rate",
+    "epochs",
+    "num_heads",
+    "hidden_dim",
+    "num_layers",
+)
+"""The training settings a run takes (`keras_umdf.presets.PaperPreset`)."""
+
+
+def preset_settings(name: str) -> dict:
+    """The paper's settings of the preset `name` ("mosi", "mosei", "iemocap"),
+    with the learning-rate warm-up of `keras_umdf.optimizers.WARMUP_STEPS`:
+    "preset", the `SETTING_KEYS` and "warmup_steps", in that order.
+
+    Raises:
+        ValueError: `name` is not a preset.
+    """
+    preset = paper_preset(name)
+    return {
+        "preset": preset.name,
+        **{k: getattr(preset, k) for k in SETTING_KEYS},
+        "warmup_steps": WARMUP_STEPS,
+    }
+
+
+def default_settings(data) -> dict:
+    """The paper's settings for a dataset (MOSI's when its name says nothing),
+    with the learning-rate warm-up of `keras_umdf.optimizers.WARMUP_STEPS`."""
+    return preset_settings(infer_preset_name(getattr(data, "name", None)) or "mosi")
+
+
+def training_split(data, train_samples: int = 0):
+    """The training clips a run uses: the first `train_samples` of
+    `data["train"]` (0: all of them)."""
+    split = data["train"]
+    if train_samples:
+        split = split.subset(range(min(train_samples, split.num_samples)))
+    return split
