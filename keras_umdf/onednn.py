@@ -8,10 +8,9 @@ some CPUs (those with AVX-512 VNNI, AVX-512 BF16 or AMX); on the others it
 stays off unless the environment variable `TF_ENABLE_ONEDNN_OPTS=1` is set
 before TensorFlow loads.
 
-UMDF's step is mostly batched matrix products of tiny heads (k = 4); there
-oneDNN's kernels are about 3x faster than Eigen's, and the training step at
-the paper's configuration, batch 16, on a 2-core AVX2 CPU went from 954 to
-732 ms (README, Performance).
+UMDF's step is mostly batched matrix products of tiny heads (k = 4), where
+oneDNN's kernels are much faster than Eigen's (figures and the command that
+measures them: docs/performance.md).
 
 The one change to the process environment: `import keras_umdf` calls
 `prefer_onednn`, which sets `TF_ENABLE_ONEDNN_OPTS=1` in `os.environ` when

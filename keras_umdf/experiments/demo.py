@@ -21,9 +21,9 @@ DEMO_SETTINGS = {
     "hidden_dim": 40,
     "num_layers": 2,
 }
-"""Sized so that both models train and test in about five minutes on 2 CPU
-cores: the paper's width d = 40, but 2 MCIM layers instead of 4 and 4 attention
-heads instead of 10 (together about 3x faster per step), batch 32, 3 epochs on
+"""Sized so that both models train and test in minutes on 2 CPU cores: the
+paper's width d = 40, but 2 MCIM layers instead of 4 and 4 attention heads
+instead of 10, batch 32, 3 epochs on
 512 of the 1284 clips. The paper's MOSI run is `keras-umdf reproduce --dataset
 mosi` (4 layers, 10 heads, batch 128, 100 epochs, all clips, five seeds)."""
 

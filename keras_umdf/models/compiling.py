@@ -12,9 +12,8 @@ def prepare_optimizer(model) -> None:
     Keras creates the variables (Adam: two per trainable variable) when the
     training step is first traced, unless a `tf.distribute` strategy is
     active. TensorFlow traces a `tf.function` whose first trace creates
-    variables a second time, so the whole two-view step was traced twice: at
-    the demo's size the first training step took 55 s, 20 s with the
-    optimizer built here. JAX and PyTorch build it before their first step
+    variables a second time, so the whole two-view step would be traced
+    twice. JAX and PyTorch build it before their first step
     anyway. Call it from `compile`, so that under a strategy or distribution
     the variables are created in its scope, as the model's were.
 

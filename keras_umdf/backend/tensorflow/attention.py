@@ -14,10 +14,9 @@ from keras_umdf.layers.scaled_dot_product_attention import MASKED_LOGIT
 # sample (heads x T x S) head by head; smaller ones gain nothing from it.
 HEAD_BY_HEAD_MIN_LOGITS = 16384
 # ... in chunks of at most this many heads (the largest divisor of the head count
-# up to it). At the paper's MOSI configuration on 2 CPU cores (batch 16, process
-# CPU seconds), chunks of 5 heads traced the first training step in 85 s against
-# 134 s for single heads and 70 s without chunks, and trained at 2.16 s per step
-# against 2.27 s and 2.84 s.
+# up to it): single heads make a long graph to trace, no chunks keep every
+# head's logits at once; `python -m benchmarks.run --heads-per-chunk N` measures
+# a value on the machine at hand.
 HEADS_PER_CHUNK = 5
 
 
@@ -129,8 +128,7 @@ def attention_chunk(masked: bool, dropout):
     passes over the large logits; the values are the same.
 
     Dropout is applied as products with the mask, not selects: TensorFlow's
-    `SelectV2` with a broadcast zero took 10% of a training step's op time at
-    batch 128 and runs about 1.6x slower than a cast and a product. The
+    `SelectV2` with a broadcast zero is slower than a cast and a product. The
     gradient of the logits is `kept * dK - P * row`, which reuses `kept` (in
     float32; under mixed precision P * keep again) instead of masking dK (the
     same values, rounded in another order).
@@ -139,11 +137,10 @@ def attention_chunk(masked: bool, dropout):
     computed as (k, S) products, the small operand on the left, and transposed
     after: the same sums, but Eigen's CPU batched matmul (TensorFlow without
     oneDNN) runs the direct (S, k) form, which reads the large operand
-    transposed, 2-3x slower (`benchmarks/profile_step.py`: 24% of a training
-    step's op time before). oneDNN's kernels run the direct form about 15%
-    faster than this one at the paper's shapes (1.24 against 1.45 ms for one
-    product of a chunk; Eigen's 3.55 against 1.93 ms), a few per cent of a
-    step: left as it is, so that both settings share one computation.
+    transposed, several times slower (`python -m benchmarks.profile_step`
+    shows the share). oneDNN's kernels run the direct form a little faster
+    than this one, a few per cent of a step: left as it is, so that both
+    settings share one computation.
 
     Returns:
         `attend(q, k, v, *extra)`, where `extra` is `[mask]` when `masked`,
