@@ -97,6 +97,11 @@ class MultimodalTask(keras.Model):
             setattr(self, name, getattr(self.backbone, name))
         self.joint_width = self.backbone.joint_width
 
+    @property
+    def projections(self) -> dict:
+        """The backbone's `ModalityProjection` layers, by stream."""
+        return self.backbone.projections
+
     def get_config(self):
         config = super().get_config()
         config.update({n: getattr(self, n) for n in self.BACKBONE_ARGUMENTS})

@@ -254,11 +254,6 @@ class SDUMC(MultimodalTask):
             )
         return {"modality_dims": dict(data.modality_dims)}
 
-    @property
-    def projections(self) -> dict:
-        """The backbone's `ModalityProjection` layers, by stream."""
-        return self.backbone.projections
-
     def build(self, input_shape=None):
         if self.built:
             return

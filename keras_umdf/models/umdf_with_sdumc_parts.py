@@ -132,11 +132,6 @@ class UMDFWithSDUMCParts(UMDF):
         for layer in self.imaginations.values():
             layer.build([(None, None, d)] * (len(self.modalities) - 1))
 
-    @property
-    def projections(self) -> dict:
-        """The backbone's `ModalityProjection` layers, by stream."""
-        return self.backbone.projections
-
     def _encode(self, view, training=None):
         if not self.imagine_missing:
             return super()._encode(view, training=training)
