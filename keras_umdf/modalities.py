@@ -23,6 +23,11 @@ CONDITIONS = ("l", "a", "v", "la", "lv", "av", "lav")
 INCOMPLETE_CONDITIONS = CONDITIONS[:-1]
 """The six incomplete conditions whose mean is the paper's "Avg." column."""
 
+FRAME_DROP_RATES = tuple(round(0.1 * i, 1) for i in range(11))
+"""The intra-modality missing rates of the paper's Figures 3-5: p = 0.0, 0.1,
+..., 1.0 of the frames of the complete test clips dropped
+(`keras_umdf.evaluation.frame_drop_curve`)."""
+
 TEXT_MISSING = "text_missing"
 """The "text missing" condition (SDUMC): the real text is absent; audio, vision and,
 when the data has one, the pseudo text are present."""

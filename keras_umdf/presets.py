@@ -11,6 +11,11 @@ import os
 
 PRESET_NAMES = ("mosi", "mosei", "iemocap")
 
+WARMUP_STEPS = 100
+"""Default length of the learning-rate warm-up that the library adds to the
+paper's Adam, in optimizer steps (design decision 13;
+`keras_umdf.optimizers.LinearWarmup`)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class PaperPreset:

@@ -3,10 +3,11 @@
 Commands: `train`, `evaluate`, `predict`, `reproduce`, `demo`, `tune`. A user
 error (unknown dataset or format, missing file, a model that does not fit the
 data, an output directory that holds another run or cannot be written, a loss
-that became NaN) prints one line and exits with status 2; `--debug` shows the
-traceback instead. An interrupt (Ctrl-C) exits with status 130. A model that
-looks collapsed (`keras_umdf.evaluation.collapse`) gets one warning line on
-stderr, "keras-umdf <command>: warning: ...", each time it is found.
+that became NaN) prints one line and exits with status 2; `--debug` (before or
+after the command's name) shows the traceback instead. An interrupt (Ctrl-C)
+exits with status 130. A model that looks collapsed
+(`keras_umdf.evaluation.collapse`) gets one warning line on stderr,
+"keras-umdf <command>: warning: ...", each time it is found.
 """
 
 import argparse
@@ -30,16 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="UMDF self-distillation for multimodal sentiment analysis "
         "with missing modalities.",
     )
-    parser.add_argument(
-        "--debug", action="store_true", help="show full tracebacks on errors"
-    )
+    debug_help = "show full tracebacks on errors, and TensorFlow's own log lines"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True)
-    train.add_parser(commands)
-    evaluate.add_parser(commands)
-    predict.add_parser(commands)
-    reproduce.add_parser(commands)
-    demo.add_parser(commands)
-    tune.add_parser(commands)
+    for command in (train, evaluate, predict, reproduce, demo, tune):
+        command.add_parser(commands)
+    # `--debug` also after the command's name; SUPPRESS keeps the value given
+    # before it when it is not repeated.
+    for command_parser in commands.choices.values():
+        command_parser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help
+        )
     return parser
 
 

@@ -11,10 +11,11 @@ import math
 import os
 
 from keras_umdf.cli.argument_types import finite_float
+from keras_umdf.cli.load_progress import reporting_load
 from keras_umdf.experiments.training_settings import SETTING_KEYS
 from keras_umdf.experiments.training_settings import preset_settings
-from keras_umdf.optimizers import WARMUP_STEPS
 from keras_umdf.presets import PRESET_NAMES
+from keras_umdf.presets import WARMUP_STEPS
 from keras_umdf.presets import infer_preset_name
 
 DATASET_FORMATS = ("mult", "mmsa", "pickle", "csd", "tfds", "synthetic")
@@ -55,7 +56,8 @@ def load_dataset_from_args(args: argparse.Namespace, *, pseudo_text: bool = Fals
 
     With `pseudo_text=True` a synthetic dataset gets a pseudo-text stream
     (`keras_umdf.data.synthetic(..., pseudo_text=True)`); files keep what they
-    hold.
+    hold. Reading a file (or folder) is reported on stderr
+    (`keras_umdf.cli.load_progress`).
 
     Raises:
         FileNotFoundError: a named file does not exist.
@@ -72,7 +74,12 @@ def load_dataset_from_args(args: argparse.Namespace, *, pseudo_text: bool = Fals
         extra = {"pseudo_text": True} if pseudo_text else {}
         return load_dataset(source, format=format, seed=args.data_seed,
                             scale=args.scale, **extra)  # fmt: skip
-    return load_dataset(source, format=format)
+    if not (isinstance(source, str) and os.path.exists(source)):
+        return load_dataset(source, format=format)
+    with reporting_load(source) as report:
+        data = load_dataset(source, format=format)
+        report(data)
+    return data
 
 
 def parse_dataset_source(dataset: str, format: str | None):

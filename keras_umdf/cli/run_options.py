@@ -9,12 +9,12 @@ import sys
 from keras_umdf.cli.argument_types import condition
 from keras_umdf.cli.argument_types import finite_float
 from keras_umdf.cli.argument_types import positive_int
-from keras_umdf.evaluation.protocol import FRAME_DROP_RATES
-from keras_umdf.experiments.best_epoch import SELECT_EPOCH_CHOICES
+from keras_umdf.experiments.training_settings import SELECT_EPOCH_CHOICES
 from keras_umdf.experiments.variants import VARIANT_NAMES
 from keras_umdf.experiments.variants import parse_variants
 from keras_umdf.experiments.variants import variant_arguments
 from keras_umdf.modalities import CONDITIONS
+from keras_umdf.modalities import FRAME_DROP_RATES
 from keras_umdf.modalities import parse_conditions
 
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multi_worker", "data_parallel")

@@ -7,12 +7,11 @@ functions and the TFDS builders need TensorFlow, and only when they are used;
 `MaskedPyDataset` batches where it is not.
 """
 
-import importlib
-
 from keras_umdf.data.multimodal_dataset import IEMOCAP_EMOTIONS
 from keras_umdf.data.multimodal_dataset import MultimodalDataset
 from keras_umdf.data.multimodal_dataset import Split
 from keras_umdf.data.synthetic import synthetic
+from keras_umdf.lazy_exports import lazy_exports
 
 # Public name -> module (below keras_umdf.data) that defines it.
 _LAZY = {
@@ -37,16 +36,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        module = importlib.import_module(f"keras_umdf.data.{_LAZY[name]}")
-        value = getattr(module, name)
-        # Importing the submodule set an attribute of the same name (e.g. the
-        # module `synthetic`); the public name must be the function.
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'keras_umdf.data' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

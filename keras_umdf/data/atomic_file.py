@@ -62,7 +62,7 @@ def atomic_path(path, temporary: str | None = None) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.remove(temporary)
         if isinstance(error, OSError) and path not in str(error):
-            raise _naming(error, path) from error
+            raise named_os_error(error, path) from error
         raise
     fsync_directory(os.path.dirname(path) or ".")
 
@@ -95,9 +95,12 @@ def _fsync_file(path: str) -> None:
         os.close(descriptor)
 
 
-def _naming(error: OSError, path: str) -> OSError:
-    """`error` again, its message naming the file and what to do."""
+def named_os_error(error: OSError, path: str, detail: str | None = None) -> OSError:
+    """`error` again, its message naming the file and what to do (and
+    `detail`, e.g. the bytes needed, after the reason)."""
     reason = error.strerror or str(error)
+    if detail:
+        reason = f"{reason} ({detail})"
     hint = {
         errno.ENOSPC: "free some disk space",
         errno.EFBIG: "free some disk space or raise the file-size limit (ulimit -f)",

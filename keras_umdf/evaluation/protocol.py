@@ -21,11 +21,9 @@ from keras_umdf.evaluation.task_metrics import check_labels_fit
 from keras_umdf.evaluation.task_metrics import task_kind
 from keras_umdf.evaluation.task_metrics import task_metrics
 from keras_umdf.modalities import CONDITIONS
+from keras_umdf.modalities import FRAME_DROP_RATES
 from keras_umdf.modalities import INCOMPLETE_CONDITIONS
 from keras_umdf.modalities import condition_modalities
-
-FRAME_DROP_RATES = tuple(round(0.1 * i, 1) for i in range(11))
-"""The intra-modality missing rates of Figures 3-5: p = 0.0, 0.1, ..., 1.0."""
 
 
 def evaluation_batches(

@@ -211,7 +211,8 @@ def write_results(
 
     NaN (an undefined metric) is written as JSON `null`, so that any JSON
     parser reads the file. Each file is written to a temporary name and then
-    renamed, so an interrupted write never leaves half a file.
+    renamed, so an interrupted write never leaves half a file; the JSON is
+    written after the Markdown, so its presence means both are there.
 
     Args:
         document: from `results_document`.
@@ -237,8 +238,10 @@ def write_results(
                     "overwrite=True (--overwrite) to replace it."
                 )
     text = json.dumps(json_ready(document), indent=2, allow_nan=False)
-    write_text_atomically(json_path, text + "\n")
+    # The JSON last: a run whose results.json exists has both files, even if
+    # it was killed between the two writes.
     write_text_atomically(md_path, results_markdown(document))
+    write_text_atomically(json_path, text + "\n")
     return json_path, md_path
 
 

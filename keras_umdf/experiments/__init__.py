@@ -1,25 +1,37 @@
 """What the command line runs, callable from Python: resumable training runs, the
 evaluation of a model with its report, the paper's reproduction (seeds x
-variants x protocol), the UMDF-against-SDUMC comparison and the demo."""
+variants x protocol), the UMDF-against-SDUMC comparison and the demo.
 
-from keras_umdf.experiments.best_epoch import BestEpochCheckpoint
-from keras_umdf.experiments.best_epoch import KeptEpoch
-from keras_umdf.experiments.demo import run_demo
-from keras_umdf.experiments.evaluation_run import evaluate_and_report
-from keras_umdf.experiments.evaluation_run import evaluate_saved_model
-from keras_umdf.experiments.history_file import HistoryFile
-from keras_umdf.experiments.missing_text import compare_missing_text
-from keras_umdf.experiments.model_building import build_model
-from keras_umdf.experiments.model_file import load_umdf_model
-from keras_umdf.experiments.nan_guard import NaNGuard
-from keras_umdf.experiments.nan_guard import TrainingDiverged
-from keras_umdf.experiments.reproduction import reproduce
-from keras_umdf.experiments.run_directory import RunDirectory
-from keras_umdf.experiments.training_run import TrainingResult
-from keras_umdf.experiments.training_run import train_model
-from keras_umdf.experiments.training_settings import default_settings
-from keras_umdf.experiments.training_state import TrainingStateCheckpoint
-from keras_umdf.experiments.training_state import restore_randomness
-from keras_umdf.experiments.training_state import restore_training_state
-from keras_umdf.experiments.variants import VARIANT_NAMES
-from keras_umdf.experiments.variants import VARIANTS
+Everything here is imported lazily, on first use, so that the command line
+can build its parser (and answer `--help`) without importing Keras.
+"""
+
+from keras_umdf.lazy_exports import lazy_exports
+
+# Public name -> module (below keras_umdf.experiments) that defines it.
+_LAZY = {
+    "BestEpochCheckpoint": "best_epoch",
+    "KeptEpoch": "best_epoch",
+    "run_demo": "demo",
+    "evaluate_and_report": "evaluation_run",
+    "evaluate_saved_model": "evaluation_run",
+    "HistoryFile": "history_file",
+    "compare_missing_text": "missing_text",
+    "build_model": "model_building",
+    "load_umdf_model": "model_file",
+    "NaNGuard": "nan_guard",
+    "TrainingDiverged": "nan_guard",
+    "reproduce": "reproduction",
+    "RunDirectory": "run_directory",
+    "TrainingResult": "training_run",
+    "train_model": "training_run",
+    "default_settings": "training_settings",
+    "TrainingStateCheckpoint": "training_state",
+    "restore_randomness": "training_state",
+    "restore_training_state": "training_state",
+    "VARIANT_NAMES": "variants",
+    "VARIANTS": "variants",
+}
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -24,10 +24,8 @@ from collections.abc import Mapping
 import keras
 
 from keras_umdf.data.atomic_file import atomic_path
-
-SELECT_EPOCH_CHOICES = ("best", "last")
-"""Which epoch's weights a training run keeps: the best by the validation task
-metric (the default), or the last."""
+from keras_umdf.experiments.training_settings import SELECT_EPOCH_CHOICES
+from keras_umdf.experiments.weights_file import save_weights_file
 
 
 def check_select_epoch(select_epoch: str) -> str:
@@ -185,7 +183,7 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
         os.makedirs(self.directory, exist_ok=True)
         path = self.weights_path(epoch + 1)
         with atomic_path(path) as temporary:
-            self.model.save_weights(temporary)
+            save_weights_file(self.model, temporary)
         self.best_epoch, self.best_value = epoch + 1, value
 
     def restore_best_weights(self, model) -> bool:

@@ -7,8 +7,6 @@ import math
 import tempfile
 from collections.abc import Callable
 
-from keras_umdf.experiments.reproduction import reproduce
-
 DEMO_VARIANTS = ("UMDF", "w/o distillation")
 """The full model and the same network trained without self-distillation."""
 
@@ -92,7 +90,10 @@ def run_demo(
     demo["tables"]["UMDF"]["lav"]["mae"], demo["mean_baseline"]["mae"]
     ```
     """
+    # Imported here: the command line reads this module's settings for its
+    # help without importing Keras.
     from keras_umdf.data import synthetic
+    from keras_umdf.experiments.reproduction import reproduce
 
     settings = {**DEMO_SETTINGS, **dict(settings or {})}
     data = synthetic("mosi", seed=seed)

@@ -97,6 +97,12 @@ def evaluate_and_report(
         )
     say(f"evaluating on {data.name} {split} ({test_split.num_samples} samples)")
     complete = {}
+    # A fresh prediction function: TensorFlow retraces `predict` with relaxed
+    # shapes after calls on other splits (the collapse check predicts on
+    # validation), and a relaxed trace may sum in another order. Starting
+    # fresh, the report of a model evaluated right after training equals the
+    # report of the same model loaded in a new process (to the last bit).
+    model.make_predict_function(force=True)
     results = evaluate_protocol(
         model,
         test_split,

@@ -168,8 +168,10 @@ class RunDirectory:
                         "same settings to resume it, or pass --overwrite to start "
                         "anew."
                     )
+                self.remove_stale_temporaries()
                 return RESUME
             if status == FINISHED and reuse_finished and not differences:
+                self.remove_stale_temporaries()
                 return FINISHED
             what = (
                 f"a failed run ({record.get('error', 'no reason recorded')})"
@@ -228,6 +230,22 @@ class RunDirectory:
                         "directory."
                     )
 
+    def remove_stale_temporaries(self) -> None:
+        """Removes the temporary files that a killed run of this kind left
+        here: "<name>.tmp-<pid>" of one of its outputs, written by a process
+        that is gone, and its "model.tmp.keras" / "checkpoint.tmp.keras"
+        (`keras_umdf.data.atomic_file.temporary_name`)."""
+        for entry in os.listdir(self.path):
+            name, separator, pid = entry.rpartition(".tmp-")
+            stale = (
+                separator
+                and name in self.outputs
+                and pid.isdigit()
+                and not _process_alive(int(pid))
+            ) or (entry.endswith(".tmp.keras") and entry in self.outputs)
+            if stale:
+                os.remove(self.file(entry))
+
     def clear(self) -> None:
         """Removes the files a run of this kind writes here (`outputs`)."""
         for name in self.outputs:
@@ -255,6 +273,20 @@ class RunDirectory:
     def mark_failed(self, error: str) -> None:
         """Records that the run failed (e.g. the loss became NaN) and why."""
         self.update(status="failed", error=error, failed=_now())
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (True where it cannot be told: on Windows,
+    `os.kill` would end the process instead of probing it)."""
+    if pid == os.getpid() or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process, or a platform that cannot tell
+    return True
 
 
 def _now() -> str:

@@ -224,6 +224,8 @@ def train_model(
         )
         if status == FINISHED:
             in_scope.close()
+            # A run killed after it was marked finished may still hold them.
+            _remove_resume_files(state_dir, checkpoint)
             model = load_umdf_model(run.file("model.keras"))
             history = read_history(history_path)
             kept = KeptEpoch.from_dict((run.read() or {}).get("kept_epoch"))
@@ -318,9 +320,7 @@ def train_model(
         raise
     history = read_history(history_path)
     run.mark_finished(epochs_trained=len(history), kept_epoch=kept.to_dict())
-    shutil.rmtree(state_dir, ignore_errors=True)
-    if os.path.exists(checkpoint):
-        os.remove(checkpoint)
+    _remove_resume_files(state_dir, checkpoint)
     say(
         f"{run.path}: trained epochs {first_epoch + 1}-{epochs} in {elapsed:.0f} s; "
         f"{kept.describe()}; saved {model_path}"
@@ -374,3 +374,11 @@ def _tensorboard(log_dir: str, say) -> list:
             log_dir=log_dir, write_graph=False, update_freq="epoch", profile_batch=0
         )
     ]
+
+
+def _remove_resume_files(state_dir: str, checkpoint: str) -> None:
+    """Removes what only an unfinished run needs: the training state and the
+    last epoch's checkpoint."""
+    shutil.rmtree(state_dir, ignore_errors=True)
+    if os.path.exists(checkpoint):
+        os.remove(checkpoint)

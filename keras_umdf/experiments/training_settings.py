@@ -3,7 +3,7 @@ and the training clips it uses."""
 
 from __future__ import annotations
 
-from keras_umdf.optimizers import WARMUP_STEPS
+from keras_umdf.presets import WARMUP_STEPS
 from keras_umdf.presets import infer_preset_name
 from keras_umdf.presets import paper_preset
 
@@ -16,6 +16,10 @@ SETTING_KEYS = (
     "num_layers",
 )
 """The training settings a run takes (`keras_umdf.presets.PaperPreset`)."""
+
+SELECT_EPOCH_CHOICES = ("best", "last")
+"""Which epoch's weights a training run keeps: the best by the validation task
+metric (the default), or the last (`keras_umdf.experiments.best_epoch`)."""
 
 
 def preset_settings(name: str) -> dict:

@@ -32,6 +32,7 @@ import numpy as np
 
 from keras_umdf.data.atomic_file import atomic_path
 from keras_umdf.data.atomic_file import write_text_atomically
+from keras_umdf.experiments.weights_file import save_weights_file
 
 LATEST = "latest.json"
 WEIGHTS = "model.weights.h5"
@@ -68,7 +69,7 @@ def save_training_state(
     if os.path.exists(target):
         shutil.rmtree(target)
     os.makedirs(target)
-    model.save_weights(os.path.join(target, WEIGHTS))
+    save_weights_file(model, os.path.join(target, WEIGHTS))
     arrays = {
         f"seed_{i}": keras.ops.convert_to_numpy(v.value)
         for i, v in enumerate(_seed_states(model))

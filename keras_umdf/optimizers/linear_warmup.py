@@ -18,9 +18,9 @@ import keras
 from keras_umdf.api_export import keras_umdf_export
 from keras_umdf.argument_validation import check_int
 
-WARMUP_STEPS = 100
-"""Default length of the learning-rate warm-up, in optimizer steps
-(design decision 13)."""
+# The default warm-up is defined with the training defaults, which the command
+# line's parser reads without importing Keras; it is exported here too.
+from keras_umdf.presets import WARMUP_STEPS
 
 
 @keras_umdf_export

@@ -1,6 +1,9 @@
 """The output-directory rules: new, resumed, or refused unless --overwrite."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -147,3 +150,39 @@ def test_overwrite_never_removes_unrecorded_files_or_the_commands_inputs(tmp_pat
             CONFIG, overwrite=True, inputs=[str(tmp_path / "results.json")]
         )
     assert (tmp_path / "results.json").read_text() == "{}"
+
+
+def test_a_resumed_run_removes_the_temporary_files_of_a_killed_one(tmp_path):
+    RunDirectory(tmp_path, "train").prepare(CONFIG)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [f"history.json.tmp-{dead.pid}", "model.tmp.keras", "checkpoint.tmp.keras"]
+    kept = [
+        f"history.json.tmp-{os.getpid()}",  # a live process's (this one)
+        f"notes.txt.tmp-{dead.pid}",  # not a name the run writes
+        "history.json",
+    ]
+    for name in stale + kept:
+        (tmp_path / name).write_text("x")
+    assert RunDirectory(tmp_path, "train").prepare(CONFIG) == "resume"
+    left = set(os.listdir(tmp_path))
+    assert not left & set(stale), left
+    assert set(kept) <= left
+
+
+def test_the_results_json_is_written_after_the_markdown(tmp_path, monkeypatch):
+    # results.json marks a finished report (`keras-umdf train` looks for it):
+    # a process killed between the two writes must not leave it alone.
+    from keras_umdf.evaluation import report
+
+    written = []
+    real = report.write_text_atomically
+
+    def recording(path, text):
+        written.append(os.path.basename(path))
+        real(path, text)
+
+    monkeypatch.setattr(report, "write_text_atomically", recording)
+    monkeypatch.setattr(report, "results_markdown", lambda document: "| table |\n")
+    report.write_results({"runs": {}}, tmp_path)
+    assert written == ["results.md", "results.json"]

@@ -93,3 +93,79 @@ def test_the_demo_names_no_folder_that_it_removes(capsys):
     assert wrote and all("<temporary directory>" in line for line in wrote), lines
     # No line names the temporary folder, which is gone by now.
     assert not [line for line in lines if tempfile.gettempdir() in line], lines
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# A child process: if HDF5 met the limit it would die of a segmentation fault,
+# which must not take the test session with it.
+BEST_EPOCH_UNDER_A_LIMIT = """
+import resource, sys
+from keras_umdf.cli import main
+resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, resource.RLIM_INFINITY))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs RLIMIT_FSIZE")
+def test_a_weights_file_over_the_file_size_limit_is_a_clean_error(
+    tmp_path, subprocess_env
+):
+    """HDF5 crashes (SIGSEGV) when a `.weights.h5` file reaches the file-size
+    limit; the best epoch's weights and the training state are refused before
+    HDF5 writes."""
+    import subprocess
+
+    out = tmp_path / "run"
+    argv = ["train", "--dataset", "mosi", "--scale", "0.02", "--hidden-dim", "8",
+            "--num-heads", "2", "--num-layers", "1", "--epochs", "1",
+            "--no-curves", "--conditions", "l", "--verbose", "0",
+            "--output", str(out)]  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", BEST_EPOCH_UNDER_A_LIMIT, *argv],
+        capture_output=True,
+        text=True,
+        env={**subprocess_env, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        cwd=ROOT,
+        timeout=300,
+    )
+    errors = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("keras-umdf train:")
+    ]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(errors) == 1 and "could not write" in errors[0], result.stderr
+    assert ".weights.h5" in errors[0] and "ulimit -f" in errors[0], errors[0]
+    assert not any("tmp" in name for name in os.listdir(out))
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+
+
+def test_the_room_check_names_the_file_the_need_and_the_fix(tmp_path):
+    from keras_umdf.experiments.weights_file import check_room
+
+    path = str(tmp_path / "model.weights.h5")
+    with pytest.raises(OSError, match="model.weights.h5") as raised:
+        check_room(path, 10**18)  # more than any disk holds
+    assert raised.value.errno == errno.ENOSPC
+    assert f"{10**18} bytes needed" in str(raised.value)
+    check_room(path, 1000)  # fits: no error, nothing written
+    assert not os.listdir(tmp_path)
+
+
+def test_the_weights_file_estimate_bounds_the_file(tmp_path):
+    import keras
+
+    import keras_umdf
+    from keras_umdf.data import synthetic
+    from keras_umdf.experiments.weights_file import weights_file_bytes
+
+    data = synthetic("mosi", scale=0.02)
+    model = keras_umdf.UMDF.for_dataset(data, hidden_dim=8, num_heads=2, num_layers=1)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.optimizer.build(model.trainable_variables)
+    path = str(tmp_path / "model.weights.h5")
+    model.save_weights(path)
+    size = os.path.getsize(path)
+    estimate = weights_file_bytes(model)
+    assert size <= estimate <= 1.25 * size, (size, estimate)
