@@ -33,6 +33,20 @@ def temporary_name(path: str) -> str:
     return f"{path}.tmp-{os.getpid()}"
 
 
+def temporary_target(name: str) -> tuple[str, int | None] | None:
+    """The inverse of `temporary_name` for a file name: the name of the file it
+    is a temporary of, and the id of the process that wrote it (None for
+    "model.tmp.keras"-style names, which carry none); None when `name` is not
+    a temporary name."""
+    for suffix in _KEPT_SUFFIXES:
+        if name.endswith(".tmp" + suffix):
+            return name[: -len(".tmp" + suffix)] + suffix, None
+    target, separator, pid = name.rpartition(".tmp-")
+    if separator and pid.isdigit():
+        return target, int(pid)
+    return None
+
+
 @contextlib.contextmanager
 def atomic_path(path, temporary: str | None = None) -> Iterator[str]:
     """Yields a temporary path to write; on success it replaces `path`.

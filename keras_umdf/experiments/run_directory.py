@@ -27,6 +27,7 @@ import os
 import shutil
 from collections.abc import Mapping
 
+from keras_umdf.data.atomic_file import temporary_target
 from keras_umdf.data.atomic_file import write_text_atomically
 
 RUN_FILE = "run.json"
@@ -232,18 +233,15 @@ class RunDirectory:
 
     def remove_stale_temporaries(self) -> None:
         """Removes the temporary files that a killed run of this kind left
-        here: "<name>.tmp-<pid>" of one of its outputs, written by a process
-        that is gone, and its "model.tmp.keras" / "checkpoint.tmp.keras"
-        (`keras_umdf.data.atomic_file.temporary_name`)."""
+        here (`keras_umdf.data.atomic_file.temporary_name`): those of its
+        outputs whose writer is gone ("history.json.tmp-<pid>") or not named
+        ("model.tmp.keras")."""
         for entry in os.listdir(self.path):
-            name, separator, pid = entry.rpartition(".tmp-")
-            stale = (
-                separator
-                and name in self.outputs
-                and pid.isdigit()
-                and not _process_alive(int(pid))
-            ) or (entry.endswith(".tmp.keras") and entry in self.outputs)
-            if stale:
+            owner = temporary_target(entry)
+            if owner is None:
+                continue
+            target, pid = owner
+            if target in self.outputs and (pid is None or not _process_alive(pid)):
                 os.remove(self.file(entry))
 
     def clear(self) -> None:

@@ -169,3 +169,14 @@ def test_the_weights_file_estimate_bounds_the_file(tmp_path):
     size = os.path.getsize(path)
     estimate = weights_file_bytes(model)
     assert size <= estimate <= 1.25 * size, (size, estimate)
+
+
+@pytest.mark.parametrize(
+    "name", ["model.keras", "epoch-3.weights.h5", "history.json", "shards.npz"]
+)
+def test_a_temporary_name_leads_back_to_its_file(name):
+    temporary = atomic_file.temporary_name(name)
+    target, pid = atomic_file.temporary_target(temporary)
+    assert target == name
+    assert pid in (None, os.getpid())
+    assert atomic_file.temporary_target(name) is None
