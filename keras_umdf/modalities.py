@@ -28,6 +28,12 @@ FRAME_DROP_RATES = tuple(round(0.1 * i, 1) for i in range(11))
 ..., 1.0 of the frames of the complete test clips dropped
 (`keras_umdf.evaluation.frame_drop_curve`)."""
 
+DEFAULT_P_MAX = 0.5
+"""The largest frame-drop rate of the training views: each view drops frames at
+a rate p ~ U[0, p_max] (design decision 4; the paper does not give the range).
+Set beside 0.2 and 0.8 on real features (docs/real-data.md): it lies between
+them both on complete clips and on clips that lost most of their frames."""
+
 TEXT_MISSING = "text_missing"
 """The "text missing" condition (SDUMC): the real text is absent; audio, vision and,
 when the data has one, the pseudo text are present."""

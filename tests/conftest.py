@@ -51,6 +51,15 @@ def pytest_collection_modifyitems(config, items):
                     reason=f"backend-independent; runs under {marker.args} only"
                 )
             )
+    # Files with slow tests that run here first, each file's tests in their own
+    # order: pytest-xdist hands out whole files (--dist loadfile), and a long
+    # file started last leaves the other workers idle until it ends.
+    slow_files = {
+        item.path
+        for item in items
+        if "slow" in item.keywords and not item.get_closest_marker("skip")
+    }
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(autouse=True)

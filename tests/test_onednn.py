@@ -21,6 +21,8 @@ print(os.environ.get("TF_ENABLE_ONEDNN_OPTS"), onednn.onednn_enabled())
 """
 # Three training steps and the predictions of a small UMDF, its attention on
 # TensorFlow's chunked path (forced on for these small logits), with dropout.
+# Eagerly: the same kernels run as in a traced step, without tracing the step
+# in each process (about half of this test's time).
 TRAIN = """
 import json
 import numpy as np
@@ -31,7 +33,7 @@ attention.HEAD_BY_HEAD_MIN_LOGITS = 0
 keras.utils.set_random_seed(0)
 dims = {"text": 12, "audio": 6, "vision": 4}
 model = keras_umdf.UMDF(dims, hidden_dim=8, num_heads=4, num_layers=2)
-model.compile(optimizer=keras.optimizers.Adam(1e-3))
+model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)
 rng = np.random.default_rng(0)
 def view():
     return {m: rng.normal(size=(8, 10, d)).astype("float32") for m, d in dims.items()}
@@ -96,6 +98,7 @@ def test_nothing_is_set_once_tensorflow_is_loaded(subprocess_env):
     assert variable == "None"
 
 
+@pytest.mark.slow
 @pytest.mark.only_backend("tensorflow")
 @pytest.mark.skipif(not X86, reason="TensorFlow's oneDNN kernels are x86-64's")
 def test_onednn_and_eigen_kernels_train_and_predict_alike(subprocess_env):
@@ -112,6 +115,7 @@ def test_onednn_and_eigen_kernels_train_and_predict_alike(subprocess_env):
     assert np.ptp(onednn_run["losses"]) > 0  # the weights moved
 
 
+@pytest.mark.slow
 @pytest.mark.only_backend("tensorflow")
 def test_compiling_warns_once_when_tensorflow_loaded_first_without_onednn(
     subprocess_env,

@@ -12,6 +12,8 @@ import keras_tuner
 from keras_umdf import optimizers
 from keras_umdf.argument_validation import check_int
 from keras_umdf.data.batches import masked_batches
+from keras_umdf.data.random_streams import check_rate
+from keras_umdf.modalities import DEFAULT_P_MAX
 from keras_umdf.models.umdf import UMDF
 from tuning.incomplete_conditions_average import IncompleteConditionsAverage
 from tuning.objectives import TaskObjective
@@ -67,6 +69,8 @@ class UMDFHyperModel(keras_tuner.HyperModel):
         learning_rate: Adam's learning rate when the space does not search it.
         warmup_steps: updates over which the learning rate rises linearly to
             its value (`keras_umdf.optimizers.adam`; 0: none).
+        p_max: the largest frame-drop rate of the training views (when `fit`
+            receives a `Split`; `keras_umdf.data.make_dataset`).
         batch_size: training and validation batch size (when `fit` receives
             `Split`s).
         seed: seed of the weight initialisation and of the data pipeline.
@@ -96,6 +100,7 @@ class UMDFHyperModel(keras_tuner.HyperModel):
         objective: TaskObjective | None = None,
         learning_rate: float = 1e-3,
         warmup_steps: int = optimizers.WARMUP_STEPS,
+        p_max: float = DEFAULT_P_MAX,
         batch_size: int = 32,
         seed: int = 0,
         jit_compile: bool | str = "auto",
@@ -137,6 +142,9 @@ class UMDFHyperModel(keras_tuner.HyperModel):
         self.objective = objective
         self.learning_rate = optimizers.check_learning_rate(learning_rate)
         self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
+        self.p_max = check_rate(
+            "p_max", p_max, " It is the largest training frame-drop rate."
+        )
         for name_, value in (("batch_size", batch_size), ("seed", seed)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name_} must be an int >= 0; received {value!r}.")
@@ -274,7 +282,11 @@ class UMDFHyperModel(keras_tuner.HyperModel):
             )
         if isinstance(x, Split):
             x = masked_batches(
-                x, training=True, batch_size=self.batch_size, seed=self.seed
+                x,
+                training=True,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                p_max=self.p_max,
             )
             # The pipeline shuffles the clips each epoch from the seed.
             kwargs.setdefault("shuffle", False)
@@ -310,6 +322,8 @@ class UMDFHyperModel(keras_tuner.HyperModel):
             "batch_size": self.batch_size,
             "seed": self.seed,
             "model_kwargs": dict(self.model_kwargs),
+            # Only when set, so that searches saved before it existed resume.
+            **({"p_max": self.p_max} if self.p_max != DEFAULT_P_MAX else {}),
         }
 
 

@@ -89,6 +89,13 @@ def main(argv=None) -> None:
         "--variants", default="UMDF,w/o distillation", help="comma-separated"
     )
     parser.add_argument("--model-arguments", default="{}", help="JSON")
+    parser.add_argument(
+        "--frame-drop-max",
+        type=float,
+        default=None,
+        help="the largest frame-drop rate of the training views (default: the "
+        "library's)",
+    )
     args = parser.parse_args(argv)
     data = load_dataset(args.dataset)
     if data.task != "regression":
@@ -98,7 +105,10 @@ def main(argv=None) -> None:
     document = reproduce(
         data,
         args.output,
-        settings={"epochs": args.epochs},
+        settings={
+            "epochs": args.epochs,
+            **({} if args.frame_drop_max is None else {"p_max": args.frame_drop_max}),
+        },
         seeds=seeds,
         variants=variants,
         model_arguments=json.loads(args.model_arguments),

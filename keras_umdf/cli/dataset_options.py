@@ -14,6 +14,7 @@ from keras_umdf.cli.argument_types import finite_float
 from keras_umdf.cli.load_progress import reporting_load
 from keras_umdf.experiments.training_settings import SETTING_KEYS
 from keras_umdf.experiments.training_settings import preset_settings
+from keras_umdf.modalities import DEFAULT_P_MAX
 from keras_umdf.presets import PRESET_NAMES
 from keras_umdf.presets import WARMUP_STEPS
 from keras_umdf.presets import infer_preset_name
@@ -175,6 +176,14 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="optimizer updates over which the learning rate rises linearly to "
         f"its value (default {WARMUP_STEPS}; 0: none, the paper's plain Adam)",
     )
+    group.add_argument(
+        "--frame-drop-max",
+        dest="p_max",
+        type=float,
+        default=None,
+        help="the largest frame-drop rate of the training views: each view drops "
+        f"frames at a rate p ~ U[0, this] (default {DEFAULT_P_MAX})",
+    )
 
 
 def training_settings(args: argparse.Namespace, data=None) -> dict:
@@ -182,10 +191,12 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
 
     Returns:
         A dict with "preset", "batch_size", "learning_rate", "epochs",
-        "num_heads", "hidden_dim", "num_layers" and "warmup_steps".
+        "num_heads", "hidden_dim", "num_layers" and "warmup_steps", and
+        "p_max" when --frame-drop-max gives another range than the default.
 
     Raises:
-        ValueError: an override is not positive (the warm-up: negative).
+        ValueError: an override is not positive (the warm-up: negative; the
+            frame-drop rate: outside [0, 1]).
     """
     name = args.preset or infer_preset_name(
         getattr(data, "name", None), getattr(args, "dataset", None)
@@ -206,4 +217,13 @@ def training_settings(args: argparse.Namespace, data=None) -> dict:
         )
     if warmup is not None:
         settings["warmup_steps"] = warmup
+    p_max = getattr(args, "p_max", None)
+    if p_max is not None and not 0.0 <= p_max <= 1.0:
+        raise ValueError(
+            f"--frame-drop-max must be a rate in [0, 1]; received {p_max}."
+        )
+    if p_max is not None and p_max != DEFAULT_P_MAX:
+        # Only another range than the default: a run recorded before the option
+        # existed, or without it, resumes with or without --frame-drop-max 0.5.
+        settings["p_max"] = p_max
     return settings

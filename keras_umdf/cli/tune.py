@@ -197,6 +197,7 @@ def search_space_from_args(args):
 def run(args) -> int:
     from keras_umdf.cli.dataset_options import load_dataset_from_args
     from keras_umdf.cli.dataset_options import training_settings
+    from keras_umdf.experiments.training_settings import training_p_max
     from tuning import DistributedSettings
     from tuning import search
 
@@ -235,6 +236,7 @@ def run(args) -> int:
             batch_size=settings["batch_size"],
             learning_rate=settings["learning_rate"],
             warmup_steps=settings["warmup_steps"],
+            p_max=training_p_max(settings),
             seed=args.seed,
             search_space=space,
             objective=args.objective,

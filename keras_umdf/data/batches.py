@@ -10,6 +10,8 @@ which Keras feeds from tf.data only, works from every command.
 
 from __future__ import annotations
 
+from keras_umdf.modalities import DEFAULT_P_MAX
+
 
 def tf_data_available() -> bool:
     """Whether the batches come from tf.data: TensorFlow can be imported."""
@@ -31,6 +33,7 @@ def masked_batches(
     shuffle: bool | None = None,
     drop_remainder: bool = False,
     first_epoch: int = 0,
+    p_max: float = DEFAULT_P_MAX,
 ):
     """Masked batches of one split, for `fit`, `evaluate` or `predict`.
 
@@ -51,6 +54,8 @@ def masked_batches(
         drop_remainder: drop the last batch if it is smaller than `batch_size`.
         first_epoch: the epoch the first iteration draws (a run resumed after
             k finished epochs passes k).
+        p_max: training only: each view drops frames at a rate p ~ U[0, p_max]
+            (`keras_umdf.modalities.DEFAULT_P_MAX` by default).
 
     Returns:
         A `tf.data.Dataset` or a `MaskedPyDataset` of `(x, y)` batches.
@@ -72,6 +77,7 @@ def masked_batches(
         drop_rate=drop_rate,
         shuffle=shuffle,
         drop_remainder=drop_remainder,
+        p_max=p_max,
     )
     if tf_data_available():
         from keras_umdf.data.pipeline import make_dataset

@@ -14,6 +14,7 @@ from keras_umdf.data.random_streams import SHUFFLE_STREAM
 from keras_umdf.data.random_streams import TRAIN_STREAM
 from keras_umdf.data.view_sampler import ViewSampler
 from keras_umdf.data.views import apply_frames
+from keras_umdf.modalities import DEFAULT_P_MAX
 
 
 class MaskedPyDataset(keras.utils.PyDataset):
@@ -78,7 +79,7 @@ class MaskedPyDataset(keras.utils.PyDataset):
         seed: int = 0,
         condition: str = "lav",
         drop_rate: float = 0.0,
-        p_max: float = 0.5,
+        p_max: float = DEFAULT_P_MAX,
         shuffle: bool | None = None,
         drop_remainder: bool = False,
         epoch: int = 0,

@@ -19,6 +19,7 @@ from keras_umdf.data.batch_transform import map_to_batches
 from keras_umdf.data.batch_transform import stream_seed
 from keras_umdf.data.multimodal_dataset import Split
 from keras_umdf.data.random_streams import SHUFFLE_STREAM
+from keras_umdf.modalities import DEFAULT_P_MAX
 
 FORMAT = "keras_umdf.shards"
 FORMAT_VERSION = 1
@@ -205,7 +206,7 @@ def make_dataset_from_shards(
     seed: int = 0,
     condition: str = "lav",
     drop_rate: float = 0.0,
-    p_max: float = 0.5,
+    p_max: float = DEFAULT_P_MAX,
     shuffle: bool | None = None,
     shuffle_buffer: int = 1024,
     cycle_length: int = 4,

@@ -24,14 +24,12 @@ from keras_umdf.data.random_streams import check_rate
 from keras_umdf.data.random_streams import modality_key
 from keras_umdf.data.views import apply_frames
 from keras_umdf.data.views import apply_frames_tf
+from keras_umdf.modalities import DEFAULT_P_MAX
 from keras_umdf.modalities import MODALITIES
 from keras_umdf.modalities import PSEUDO_TEXT
 
 # Sub-streams of one training batch.
 _SETS_A, _SETS_B, _RATES, _FRAMES = 1, 2, 3, 4
-
-DEFAULT_P_MAX = 0.5
-"""Largest training frame-drop rate (assumed; design decision 4, docs/design-decisions.md)."""
 
 
 def modality_sets(

@@ -49,6 +49,7 @@ from keras_umdf.experiments.run_directory import RunDirectory
 from keras_umdf.experiments.training_run import RECORDED_DEFAULTS
 from keras_umdf.experiments.training_run import train_model
 from keras_umdf.experiments.training_settings import default_settings
+from keras_umdf.experiments.training_settings import training_p_max
 from keras_umdf.experiments.training_settings import training_split
 from keras_umdf.experiments.variants import VARIANT_NAMES
 from keras_umdf.experiments.variants import variant_arguments
@@ -129,6 +130,7 @@ def reproduce(
     """
     say = progress or (lambda line: None)
     settings = {**default_settings(data), **dict(settings or {})}
+    training_p_max(settings)
     seeds = check_seeds(seeds)
     variants = list(variants)
     for name in variants:

@@ -66,6 +66,7 @@ from keras_umdf.experiments.run_directory import FINISHED
 from keras_umdf.experiments.run_directory import RunDirectory
 from keras_umdf.experiments.training_settings import SETTING_KEYS
 from keras_umdf.experiments.training_settings import default_settings
+from keras_umdf.experiments.training_settings import training_p_max
 from keras_umdf.experiments.training_settings import training_split
 from keras_umdf.experiments.training_state import TrainingStateCheckpoint
 from keras_umdf.experiments.training_state import restore_training_state
@@ -134,8 +135,10 @@ def train_model(
         directory: the output directory (see `RunDirectory` for its rules).
         settings: batch_size, learning_rate, epochs, num_heads, hidden_dim,
             num_layers (and optionally warmup_steps, the learning-rate
-            warm-up); default the paper's for the dataset with the warm-up of
-            `keras_umdf.optimizers.WARMUP_STEPS` (`default_settings`).
+            warm-up, and p_max, the largest frame-drop rate of the training
+            views); default the paper's for the dataset with the warm-up of
+            `keras_umdf.optimizers.WARMUP_STEPS` and p_max
+            `keras_umdf.modalities.DEFAULT_P_MAX` (`default_settings`).
         seed: seed of the weights, the shuffles and the training masks.
         model_arguments: further `UMDF` arguments, e.g. an ablation's
             `{"lambda_fea": 0.0}`.
@@ -185,6 +188,7 @@ def train_model(
     missing = [k for k in SETTING_KEYS if k not in settings]
     if missing:
         raise ValueError(f"settings lack {missing}; received {dict(settings)}.")
+    p_max = training_p_max(settings)
     train_samples = check_int("train_samples (0: all)", train_samples, minimum=0)
     select_epoch = check_select_epoch(select_epoch)
     distribute = None if distribute in (None, "none") else distribute
@@ -251,6 +255,7 @@ def train_model(
             seed=seed,
             first_epoch=first_epoch,
             drop_remainder=drop_remainder,
+            p_max=p_max,
         )
         valid = None
         if validate and "valid" in data.splits:

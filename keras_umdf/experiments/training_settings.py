@@ -3,6 +3,7 @@ and the training clips it uses."""
 
 from __future__ import annotations
 
+from keras_umdf.modalities import DEFAULT_P_MAX
 from keras_umdf.presets import WARMUP_STEPS
 from keras_umdf.presets import infer_preset_name
 from keras_umdf.presets import paper_preset
@@ -42,6 +43,23 @@ def default_settings(data) -> dict:
     """The paper's settings for a dataset (MOSI's when its name says nothing),
     with the learning-rate warm-up of `keras_umdf.optimizers.WARMUP_STEPS`."""
     return preset_settings(infer_preset_name(getattr(data, "name", None)) or "mosi")
+
+
+def training_p_max(settings) -> float:
+    """The largest frame-drop rate of a run's training views: `settings["p_max"]`,
+    or `keras_umdf.modalities.DEFAULT_P_MAX` when the settings leave it out (it
+    is recorded only when set, so runs recorded before it existed resume).
+
+    Raises:
+        ValueError: it is not a number in [0, 1].
+    """
+    from keras_umdf.data.random_streams import check_rate
+
+    return check_rate(
+        'settings["p_max"]',
+        settings.get("p_max", DEFAULT_P_MAX),
+        " It is the largest frame-drop rate of the training views.",
+    )
 
 
 def training_split(data, train_samples: int = 0):

@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from keras_umdf.cli import main
-from keras_umdf.data import synthetic
 from keras_umdf.evaluation.report import read_results
-from keras_umdf.experiments import demo as demo_module
 from keras_umdf.experiments import reproduction
 from keras_umdf.experiments.evaluation_run import baseline_split_name
 from tests.cli.test_cli_commands import DATA
@@ -149,21 +147,3 @@ def test_evaluate_takes_the_baseline_from_train_else_another_split():
     assert baseline_split_name(data("valid", "test"), "test") == "valid"
     assert baseline_split_name(data("test"), "test") == "test"
     assert baseline_split_name(data("train", "test"), "train") == "train"
-
-
-@pytest.mark.slow
-def test_the_demo_table_ends_with_the_training_mean_row(capsys, monkeypatch):
-    # The demo's command with a tiny network and 16 clips: the table, not the
-    # learning, is under test (tests/cli/test_demo.py runs the real demo).
-    for key, value in {"hidden_dim": 8, "num_heads": 2, "num_layers": 1}.items():
-        monkeypatch.setitem(demo_module.DEMO_SETTINGS, key, value)
-    argv = ["demo", "--epochs", "1", "--train-samples", "16", "--no-baseline"]
-    code, out, err = run_cli(capsys, *argv)
-    assert code == 0, err
-    data = synthetic("mosi", seed=0)
-    mean = data["train"].labels[:16].mean()
-    expected = float(np.mean(np.abs(data["test"].labels - mean)))
-    row = table_row(out, "Predict the training mean")
-    cells = [cell.strip() for cell in row.strip("|").split("|")][1:]
-    assert len(cells) == 8 and all(c.startswith(f"{expected:.3f} / ") for c in cells)
-    assert "mean label of the train split (16 clips)" in out

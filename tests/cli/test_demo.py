@@ -58,6 +58,8 @@ def test_demo_prints_both_rows_and_the_mean_baseline(demo):
     cells = [cell.strip() for cell in row.strip("|").split("|")][1:]
     assert len(cells) == 8, row
     assert all(cell.startswith(f"{demo['baseline']:.3f} / ") for cell in cells), row
+    source = f"mean label of the train split ({DEMO_TRAIN_SAMPLES} clips)"
+    assert source in printed
     assert "distillation weights rose from 0 to 1 over the 48 training steps" in printed
 
 

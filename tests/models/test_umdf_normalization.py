@@ -84,6 +84,7 @@ def test_adapt_needs_the_normalisation_and_every_modality(data):
         keras_umdf.UMDF.for_dataset(data, normalize_inputs="yes", **TINY)
 
 
+@pytest.mark.slow
 def test_logged_loss_is_the_weighted_sum_of_its_terms(data):
     """Batches of unequal size (the last one smaller) weigh the same in the
     total and in its parts."""

@@ -14,6 +14,7 @@ from tests.models.umdf_inputs import two_views
 # ------------------------------------------------------------------- training
 
 
+@pytest.mark.slow
 def test_overfits_a_tiny_batch(pair_config, rng):
     model = UMDF(**pair_config)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))

@@ -30,6 +30,7 @@ def test_mixed_precision_trains_with_float32_predictions(pair_config, rng, polic
     assert keras.backend.standardize_dtype(out.dtype) == "float32"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="XLA jit_compile is TF's switch")
 def test_jit_compile(pair_config, rng):
     """On JAX every fit above is jit-compiled already; torch has no jit_compile."""

@@ -107,6 +107,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="needs RLIMIT_FSIZE")
 def test_a_weights_file_over_the_file_size_limit_is_a_clean_error(
     tmp_path, subprocess_env
