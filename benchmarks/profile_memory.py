@@ -117,7 +117,35 @@ def _source(tensor):
     return tensor
 
 
-def saved_for_gradient(model, data, forward_scope: str | None = None) -> dict:
+def forward_scope_pattern(model) -> str:
+    """The regular expression of the outermost name scope of a model's forward
+    ops in its traced step: its name with the suffix TensorFlow adds (`umdf`,
+    `umdf_1`, ...)."""
+    return rf"{re.escape(model.name)}(_\d+)?$"
+
+
+def traced_train_step(model, data):
+    """The graph of `model.train_step` traced (not run) at `data`'s shapes; the
+    optimizer is built first if it is not.
+
+    Args:
+        model: a compiled `keras.Model` on the TensorFlow backend, built.
+        data: one batch as `train_step` takes it, e.g. `(x, y)`.
+    """
+    import tensorflow as tf
+
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    spec = tf.nest.map_structure(
+        lambda t: tf.TensorSpec(t.shape, t.dtype),
+        tf.nest.map_structure(tf.convert_to_tensor, data),
+    )
+    return tf.function(model.train_step).get_concrete_function(spec).graph
+
+
+def saved_for_gradient(
+    model, data, forward_scope: str | None = None, graph=None
+) -> dict:
     """The activations a Keras model's TensorFlow training step keeps for its
     gradient, from the traced step.
 
@@ -133,8 +161,9 @@ def saved_for_gradient(model, data, forward_scope: str | None = None) -> dict:
         data: one batch as `train_step` takes it, e.g. `(x, y)`; its batch size
             is the one the shapes are counted at.
         forward_scope: the regular expression that matches the outermost name
-            scope of the model's forward ops; default: the model's name, with
-            the suffix TensorFlow adds (`umdf`, `umdf_1`, ...).
+            scope of the model's forward ops; default `forward_scope_pattern`.
+        graph: the step already traced by `traced_train_step(model, data)`
+            (default: traced here).
 
     Returns:
         {"bytes": total, "tensors": count, "unsized_tensors": count of
@@ -149,16 +178,9 @@ def saved_for_gradient(model, data, forward_scope: str | None = None) -> dict:
     print(saved["bytes"] / 2**20, "MB kept for the gradient")
     ```
     """
-    import tensorflow as tf
-
-    pattern = re.compile(forward_scope or rf"{re.escape(model.name)}(_\d+)?$")
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    spec = tf.nest.map_structure(
-        lambda t: tf.TensorSpec(t.shape, t.dtype),
-        tf.nest.map_structure(tf.convert_to_tensor, data),
-    )
-    graph = tf.function(model.train_step).get_concrete_function(spec).graph
+    pattern = re.compile(forward_scope or forward_scope_pattern(model))
+    if graph is None:
+        graph = traced_train_step(model, data)
 
     def forward(op) -> bool:
         return bool(pattern.match(op.name.split("/", 1)[0]))

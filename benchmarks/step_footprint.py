@@ -64,7 +64,9 @@ import re
 import sys
 
 from benchmarks.measure_umdf import TINY
+from benchmarks.profile_memory import forward_scope_pattern
 from benchmarks.profile_memory import saved_for_gradient
+from benchmarks.profile_memory import traced_train_step
 
 ATTENTION_PATHS = ("dispatched", "head_by_head")
 """How the attention is computed: as the model dispatches it at this size, or
@@ -189,19 +191,17 @@ def footprint(model, data) -> dict:
         {"ops": `count_ops` of the step, its parts "forward", "gradient",
         "optimizer" and "other"; "kept": `saved_for_gradient` of the step}.
     """
-    import tensorflow as tf
-
-    spec = tf.nest.map_structure(
-        lambda t: tf.TensorSpec(t.shape, t.dtype),
-        tf.nest.map_structure(tf.convert_to_tensor, data),
-    )
-    graph = tf.function(model.train_step).get_concrete_function(spec).graph
+    # One trace serves both figures.
+    graph = traced_train_step(model, data)
     parts = {
-        "forward": rf"{re.escape(model.name)}(_\d+)?$",
+        "forward": forward_scope_pattern(model),
         "gradient": r"gradient_tape$",
         "optimizer": rf"{re.escape(model.optimizer.name)}(_\d+)?$",
     }
-    return {"ops": count_ops(graph, parts), "kept": saved_for_gradient(model, data)}
+    return {
+        "ops": count_ops(graph, parts),
+        "kept": saved_for_gradient(model, data, graph=graph),
+    }
 
 
 def measure(path: str = "dispatched", batch_size: int = BATCH_SIZE) -> dict:
