@@ -135,7 +135,8 @@ def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
         "--heads-per-chunk",
         type=int,
         help="add a run of the default backend whose TensorFlow attention runs "
-        "this many heads per chunk (keras_umdf's HEADS_PER_CHUNK, default 5)",
+        "this many heads per chunk (keras_umdf's HEADS_PER_CHUNK; by default "
+        "chosen from the shapes and the CPU's cache)",
     )
     add_model_arguments(
         parser, "threads of every library and of the peer (default: all cores)"

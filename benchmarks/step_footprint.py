@@ -41,14 +41,12 @@ activations as they do at the paper's size (heads x S / d = 2 x 50 / 8 = 10 x
 50 / 40: per frame, 12.5 probabilities per hidden value in both); the length
 costs nothing to trace. The batch is the first two-view training batch of
 `keras_umdf.data.make_dataset` (synthetic MOSI of those shapes, modality masks
-included), float32. The step is measured twice: with the attention as the model
-dispatches it at this size (`keras_umdf.backend.ops.fast_attention`: MCIM's
-attentions over the 100 and 150 frames of the other modalities on TensorFlow's
-head-by-head attention with its hand-written gradient,
-`keras_umdf.backend.tensorflow.attention`; the joint and fusion encoders' on
-the reference `keras_umdf.layers.scaled_dot_product_attention`), and with every
-attention forced onto the head-by-head path, as the paper-size model, whose
-logits are all large, computes them.
+included), float32. The step is measured twice: with the attention as the model dispatches it
+(`keras_umdf.backend.ops.fast_attention`: on TensorFlow, every attention on
+the head-by-head kernel of `keras_umdf.backend.tensorflow.attention`, whose
+gradient recomputes the attention probabilities), and with that kernel off, on
+the reference `keras_umdf.layers.scaled_dot_product_attention` (which keeps
+them, as the JAX and PyTorch backends' reference path does).
 
 Nothing is run: both figures come from the traced graph.
 
@@ -68,10 +66,9 @@ from benchmarks.profile_memory import forward_scope_pattern
 from benchmarks.profile_memory import saved_for_gradient
 from benchmarks.profile_memory import traced_train_step
 
-ATTENTION_PATHS = ("dispatched", "head_by_head")
-"""How the attention is computed: as the model dispatches it at this size, or
-every attention forced onto TensorFlow's head-by-head path (the paper-size
-model's)."""
+ATTENTION_PATHS = ("dispatched", "reference")
+"""How the attention is computed: as the model dispatches it (TensorFlow's
+head-by-head kernel), or on the reference path with the backend's kernel off."""
 
 LENGTH = 50
 """Frames per modality: the paper's."""
@@ -84,19 +81,19 @@ BATCH_SIZE = 8
 def attention_path(path: str):
     """Computes the model's attention on `path` (one of `ATTENTION_PATHS`)
     while the block runs, i.e. while a step is traced."""
-    from keras_umdf.backend.tensorflow import attention
+    from keras_umdf.backend import ops
 
     if path not in ATTENTION_PATHS:
         raise ValueError(
             f"the attention path must be one of {ATTENTION_PATHS}; received {path!r}"
         )
-    threshold = attention.HEAD_BY_HEAD_MIN_LOGITS
-    if path == "head_by_head":
-        attention.HEAD_BY_HEAD_MIN_LOGITS = 0
+    dispatch = ops._backend_attention
+    if path == "reference":
+        ops._backend_attention = lambda: None
     try:
         yield
     finally:
-        attention.HEAD_BY_HEAD_MIN_LOGITS = threshold
+        ops._backend_attention = dispatch
 
 
 def training_batch(batch_size: int = BATCH_SIZE, seed: int = 0) -> tuple:

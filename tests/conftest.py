@@ -78,5 +78,13 @@ def rng():
 
 @pytest.fixture
 def subprocess_env():
-    """Environment for a child Python process on the same backend."""
-    return dict(os.environ, KERAS_BACKEND=BACKEND)
+    """Environment for a child Python process on the same backend.
+
+    Under pytest-xdist a PyTorch child gets one intra-op thread, like the
+    workers (`pytest_configure`): with a thread per core it spins against the
+    other workers (the README's example took minutes on a busy 2-core machine).
+    """
+    env = dict(os.environ, KERAS_BACKEND=BACKEND)
+    if BACKEND == "torch" and os.environ.get("PYTEST_XDIST_WORKER"):
+        env.setdefault("OMP_NUM_THREADS", "1")
+    return env

@@ -20,7 +20,7 @@ import tensorflow
 print(os.environ.get("TF_ENABLE_ONEDNN_OPTS"), onednn.onednn_enabled())
 """
 # Three training steps and the predictions of a small UMDF, its attention on
-# TensorFlow's chunked path (forced on for these small logits), with dropout.
+# TensorFlow's chunked path, with dropout.
 # Eagerly: the same kernels run as in a traced step, without tracing the step
 # in each process (about half of this test's time).
 TRAIN = """
@@ -28,8 +28,6 @@ import json
 import numpy as np
 import keras_umdf
 import keras
-from keras_umdf.backend.tensorflow import attention
-attention.HEAD_BY_HEAD_MIN_LOGITS = 0
 keras.utils.set_random_seed(0)
 dims = {"text": 12, "audio": 6, "vision": 4}
 model = keras_umdf.UMDF(dims, hidden_dim=8, num_heads=4, num_layers=2)

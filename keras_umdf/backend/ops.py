@@ -12,10 +12,10 @@ from keras import ops
 def fast_attention(query, key, value, *, scale: float, mask=None, dropout=None):
     """`softmax(scale * Q K^T) V` by the backend's fastest kernel, or None.
 
-    - TensorFlow, logits of at least `HEAD_BY_HEAD_MIN_LOGITS` per sample:
-      the heads in chunks of up to `HEADS_PER_CHUNK`, with a hand-written
-      gradient (`keras_umdf.backend.tensorflow.attention`); the dropout rate
-      is rounded to a multiple of 2**-16 there.
+    - The backend's own attention, where it has one for these shapes: the
+      `fast_attention` of `keras_umdf.backend.<backend>.attention`
+      (TensorFlow's heads in chunks with a gradient that recomputes the
+      probabilities; see each module for its rule and its dropout masks).
     - Otherwise, where nothing needs the probabilities themselves (no mask,
       no dropout) in float32: `keras.ops.dot_product_attention`, the fused
       kernel of JAX and PyTorch.
@@ -35,11 +35,13 @@ def fast_attention(query, key, value, *, scale: float, mask=None, dropout=None):
     Returns:
         `(batch, T, heads, k)` in the dtype of `query`, or None.
     """
-    if keras.backend.backend() == "tensorflow":
-        from keras_umdf.backend.tensorflow import attention
-
-        if attention.head_by_head_pays(query, key):
-            return attention.head_by_head(query, key, value, scale, mask, dropout)
+    backend_attention = _backend_attention()
+    if backend_attention is not None:
+        attended = backend_attention.fast_attention(
+            query, key, value, scale=scale, mask=mask, dropout=dropout
+        )
+        if attended is not None:
+            return attended
     if (
         mask is None
         and dropout is None
@@ -47,6 +49,20 @@ def fast_attention(query, key, value, *, scale: float, mask=None, dropout=None):
     ):
         return ops.dot_product_attention(query, key, value, scale=scale)
     return None
+
+
+def _backend_attention():
+    """The running backend's `attention` module, or None where it has none."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        from keras_umdf.backend.tensorflow import attention
+    elif backend == "jax":
+        from keras_umdf.backend.jax import attention
+    elif backend == "torch":
+        from keras_umdf.backend.torch import attention
+    else:
+        return None
+    return attention
 
 
 def grouped_matmul(x, kernel):

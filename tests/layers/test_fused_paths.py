@@ -17,6 +17,7 @@ import pytest
 from keras import ops
 
 import keras_umdf
+from keras_umdf.backend import cpu_cache
 from keras_umdf.backend import fused_interaction as fused
 from keras_umdf.layers import CrossmodalAttention
 from keras_umdf.layers import MultiGrainedCrossmodalInteraction
@@ -40,14 +41,14 @@ def tf_attention():
     return attention
 
 
-@pytest.fixture(params=["default", "head_by_head"])
+@pytest.fixture(params=["default", "reference_attention"])
 def attention_path(request, monkeypatch):
-    """Runs a test as is, and again with TensorFlow's head-by-head attention
-    forced on (it is used only for large logits)."""
-    if request.param == "head_by_head":
+    """Runs a test as is (on TensorFlow, its head-by-head attention), and
+    again with the backend's own attention kernel off (the reference)."""
+    if request.param == "reference_attention":
         if keras.backend.backend() != "tensorflow":
-            pytest.skip("the head-by-head path is TensorFlow's")
-        monkeypatch.setattr(tf_attention(), "HEAD_BY_HEAD_MIN_LOGITS", 0)
+            pytest.skip("only TensorFlow's default differs from the reference")
+        monkeypatch.setattr("keras_umdf.backend.ops._backend_attention", lambda: None)
     return request.param
 
 
@@ -382,38 +383,113 @@ def test_head_by_head_attention_and_its_gradient_match_the_reference(
 @pytest.mark.only_backend("tensorflow")
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_head_by_head_dropout_and_its_gradient_match_the_formula(rng, dtype):
-    # With the kept entries fixed, dropout is where(keep, P, 0) / (1 - rate); the
-    # chunk computes it in the dtype of its inputs (mixed precision: float16).
-    rate = 0.25
+    # With the kept entries fixed (the mask the layer's seed gives), dropout is
+    # where(keep, P, 0) / (1 - rate); the kernel computes it in the dtype of its
+    # inputs (mixed precision: float16) and redraws the mask for the gradient.
+    rate, heads, source = 0.25, 2, 6
     q, k, v = (
         rng.normal(size=shape).astype("float32")
-        for shape in ((B, 2, T, 4), (B, 2, 6, 4), (B, 2, 6, 4))
+        for shape in ((B, T, heads, 4), (B, source, heads, 4), (B, source, heads, 4))
     )
-    keep = rng.random((B, 2, T, 6)) >= rate
-    weights = rng.normal(size=(B, 2, T, 4)).astype("float32")
-    attend = tf_attention().attention_chunk(False, keras.layers.Dropout(rate))
+    weights = rng.normal(size=(B, T, heads, 4)).astype("float32")
+    attention = tf_attention()
+    seeded = keras.layers.Dropout(rate, seed=5)
+    keep = to_numpy(
+        attention.keep_mask(
+            (B, heads, T, source),
+            attention.keep_threshold(seeded),
+            attention.dropout_seed(seeded),
+        )
+    )
+    assert 0 < keep.mean() < 1
     holder = keras.layers.Identity()
 
     def fast(q, k, v):
         q, k, v = (ops.cast(x, dtype) for x in (q, k, v))
-        out = ops.cast(attend(q, k, v, ops.convert_to_tensor(keep)), "float32")
-        return weighted_sum(out, weights)
+        dropout = keras.layers.Dropout(rate, seed=5)  # the same first seed
+        out = attention.head_by_head(q, k, v, 0.5, None, dropout, 1)
+        return weighted_sum(ops.cast(out, "float32"), weights)
 
     def formula(q, k, v):
-        probabilities = ops.softmax(ops.einsum("bhtk,bhsk->bhts", q, k), axis=-1)
+        q, k, v = (ops.transpose(x, (0, 2, 1, 3)) for x in (q, k, v))
+        logits = ops.einsum("bhtk,bhsk->bhts", q, k) * 0.5
+        probabilities = ops.softmax(logits, axis=-1)
         dropped = ops.where(ops.convert_to_tensor(keep), probabilities, 0.0)
-        return weighted_sum(ops.matmul(dropped / (1 - rate), v), weights)
+        out = ops.transpose(ops.matmul(dropped / (1 - rate), v), (0, 2, 1, 3))
+        return weighted_sum(out, weights)
 
+    tolerance = TOLERANCE if dtype == "float32" else {"rtol": 0.02, "atol": 0.02}
+    np.testing.assert_allclose(
+        to_numpy(fast(q, k, v)), to_numpy(formula(q, k, v)), **tolerance
+    )
     for a, b in zip(
         gradients(holder, fast, [q, k, v]),
         gradients(holder, formula, [q, k, v]),
         strict=True,
     ):
         assert np.abs(a).sum() > 0
-        if dtype == "float32":
-            np.testing.assert_allclose(a, b, **TOLERANCE)
-        else:  # float16's rounding of the inputs and of every product
-            np.testing.assert_allclose(a, b, rtol=0.02, atol=0.02)
+        # float16: its rounding of the inputs and of every product.
+        np.testing.assert_allclose(a, b, **tolerance)
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_head_by_head_dropout_does_not_depend_on_the_chunks(rng):
+    # One keep mask for all heads, split: any chunking gives the same values
+    # and gradients from the same seed.
+    q, k, v = (
+        rng.normal(size=shape).astype("float32")
+        for shape in ((B, T, 4, 4), (B, 6, 4, 4), (B, 6, 4, 4))
+    )
+    present = ops.convert_to_tensor(rng.random((B, 4, 6)) > 0.3)
+    weights = rng.normal(size=(B, T, 4, 4)).astype("float32")
+    holder = keras.layers.Identity()
+
+    def chunked(heads_per_chunk):
+        def of(*xs):
+            dropout = keras.layers.Dropout(0.5, seed=7)
+            out = tf_attention().head_by_head(
+                *xs, 0.5, present, dropout, heads_per_chunk
+            )
+            return weighted_sum(out, weights)
+
+        return gradients(holder, of, [q, k, v]), of(q, k, v)
+
+    (one_head, one_value), (all_heads, all_value) = chunked(1), chunked(4)
+    np.testing.assert_allclose(to_numpy(one_value), to_numpy(all_value), **TOLERANCE)
+    for a, b in zip(one_head, all_heads, strict=True):
+        assert np.abs(a).sum() > 0
+        np.testing.assert_allclose(a, b, **TOLERANCE)
+    # ... and dropout is on: another seed gives other values.
+    other = tf_attention().head_by_head(
+        q, k, v, 0.5, present, keras.layers.Dropout(0.5, seed=8), 4
+    )
+    assert not np.allclose(to_numpy(weighted_sum(other, weights)), to_numpy(one_value))
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_chunks_follow_the_shapes_and_the_cache(tmp_path, monkeypatch):
+    attention = tf_attention()
+    for index, (level, size) in enumerate([(1, "32K"), (2, "1024K"), (3, "32768K")]):
+        entry = tmp_path / f"index{index}"
+        entry.mkdir()
+        (entry / "level").write_text(f"{level}\n")
+        (entry / "size").write_text(f"{size}\n")
+    assert cpu_cache.last_level_cache_bytes(str(tmp_path)) == 32 * 2**20
+    assert (
+        cpu_cache.last_level_cache_bytes(str(tmp_path / "missing"))
+        == cpu_cache.FALLBACK_CACHE_BYTES
+    )
+    monkeypatch.setattr(attention, "last_level_cache_bytes", lambda: 32 * 2**20)
+    # 4 MiB per chunk: 32 x 50 x 150 float32 logits are 0.96 MB a head.
+    assert attention.chunk_heads(32, 30, 50, 150) == 3
+    assert attention.chunk_heads(None, 30, 50, 150) == 3  # ASSUMED_BATCH
+    # A head over the budget: one at a time; small logits: all heads at once.
+    assert attention.chunk_heads(256, 30, 50, 150) == 1
+    assert attention.chunk_heads(8, 10, 4, 6) == 10
+    # Always a divisor of the head count.
+    assert 60 % attention.chunk_heads(32, 60, 50, 100) == 0
+    monkeypatch.setattr(attention, "last_level_cache_bytes", lambda: 2 * 2**30)
+    assert attention.chunk_heads(32, 30, 50, 150) == 30
 
 
 @pytest.mark.only_backend("tensorflow")
@@ -422,10 +498,17 @@ def test_head_by_head_dropout_and_its_gradient_match_the_formula(rng, dtype):
 def test_head_by_head_keep_masks_keep_one_minus_the_rate(rate, source):
     # Two 16-bit integers per 32-bit draw, kept at or above round(rate * 2**16).
     shape = (64, 2, 50, source)
+    attention = tf_attention()
+
+    def keep_mask(dropout):
+        seed = attention.dropout_seed(dropout)
+        return to_numpy(
+            attention.keep_mask(shape, attention.keep_threshold(dropout), seed)
+        )
+
     dropout = keras.layers.Dropout(rate, seed=3)
-    keep_mask = tf_attention().keep_mask
-    first = to_numpy(keep_mask(shape, dropout))
-    second = to_numpy(keep_mask(shape, dropout))
+    first = keep_mask(dropout)
+    second = keep_mask(dropout)
     assert first.shape == shape and first.dtype == bool
     kept = 1 - round(rate * 2**16) / 2**16
 
@@ -441,7 +524,7 @@ def test_head_by_head_keep_masks_keep_one_minus_the_rate(rate, source):
     # A new mask at every call, independent of the last.
     assert near((first == second).mean(), kept**2 + (1 - kept) ** 2, first.size)
     # The layer's seed makes it reproducible.
-    again = to_numpy(keep_mask(shape, keras.layers.Dropout(rate, seed=3)))
+    again = keep_mask(keras.layers.Dropout(rate, seed=3))
     np.testing.assert_array_equal(again, first)
 
 

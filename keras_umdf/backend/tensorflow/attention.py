@@ -1,4 +1,5 @@
-"""TensorFlow's attention for large logits: heads in chunks, a hand-written gradient.
+"""TensorFlow's attention: heads in chunks sized to the cache, a hand-written
+gradient that recomputes the attention probabilities.
 
 Computes the same values as the reference in
 `keras_umdf.layers.scaled_dot_product_attention` (to float tolerance; the
@@ -8,33 +9,64 @@ chooses it; `tests/layers/test_fused_paths.py` compares it with the reference.
 
 import tensorflow as tf
 
+from keras_umdf.backend.cpu_cache import last_level_cache_bytes
 from keras_umdf.layers.scaled_dot_product_attention import MASKED_LOGIT
 
-# TensorFlow computes attentions whose logits hold at least this many elements per
-# sample (heads x T x S) head by head; smaller ones gain nothing from it.
-HEAD_BY_HEAD_MIN_LOGITS = 16384
-# ... in chunks of at most this many heads (the largest divisor of the head count
-# up to it): single heads make a long graph to trace, no chunks keep every
-# head's logits at once; `python -m benchmarks.run --heads-per-chunk N` measures
-# a value on the machine at hand.
-HEADS_PER_CHUNK = 5
+CACHE_SHARE = 8
+"""A chunk's float32 logits take at most this share (1/8) of the last-level
+cache: the chunk's logits, its probabilities and the products that read them
+pass from op to op through that cache, and the executor runs another chunk
+beside it."""
+
+HEADS_PER_CHUNK = None
+"""None: chunks from `chunk_heads`. A number sets them for every attention
+(`python -m benchmarks.run --heads-per-chunk N` measures a value)."""
+
+ASSUMED_BATCH = 32
+"""The batch (clips x views) a chunk is sized for when the traced batch has no
+static size."""
 
 
-def head_by_head_pays(query, key) -> bool:
-    """Whether this attention's logits are large enough to compute by chunks.
+def fast_attention(query, key, value, *, scale, mask=None, dropout=None):
+    """`head_by_head`, where the heads and lengths have static sizes, else None.
 
-    Args:
-        query: `(batch, T, heads, k)`.
-        key: `(batch, S, heads, k)`.
+    It is used at every size: besides its speed, its gradient recomputes the
+    attention probabilities rather than keep them (`head_by_head`).
     """
     heads, target, source = query.shape[-2], query.shape[1], key.shape[1]
     if None in (heads, target, source):
-        return False
-    return heads * target * source >= HEAD_BY_HEAD_MIN_LOGITS
+        return None
+    return head_by_head(query, key, value, scale, mask, dropout)
+
+
+def chunk_heads(batch, heads: int, target: int, source: int) -> int:
+    """How many heads `head_by_head` computes at a time, from the shapes and
+    the machine's cache.
+
+    The largest divisor of `heads` whose float32 logits for the batch,
+    `batch x chunk x T x S x 4` bytes, fit in `1 / CACHE_SHARE` of the
+    last-level cache (`last_level_cache_bytes`); one head where a single
+    head's do not. Measured on a 2-core AMD EPYC (32 MiB reported, so 4 MiB per
+    chunk) with the attention's forward and backward pass alone: at 32 clips
+    of MCIM's coarse attention (30 heads, 50 x 150) chunks of 2-5 heads ran
+    within 5% of each other and 10-25% faster than one chunk of all heads; at
+    256 clips single heads were the fastest. The chunks change the speed
+    only: the values do not depend on them (`head_by_head`).
+
+    Args:
+        batch: the static batch size, or None (then `ASSUMED_BATCH`).
+        heads: the head count.
+        target: T, the query length.
+        source: S, the key length.
+    """
+    per_head = (batch or ASSUMED_BATCH) * target * source * 4
+    fitting = max(1, last_level_cache_bytes() // CACHE_SHARE // max(1, per_head))
+    return max(c for c in range(1, min(heads, fitting) + 1) if heads % c == 0)
 
 
 def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=None):
-    """The explicit attention, `heads_per_chunk` heads at a time.
+    """The explicit attention, `heads_per_chunk` heads at a time, with a
+    hand-written gradient that keeps only its inputs and output.
 
     UMDF's heads are tiny (k = 4) and its logits large (batch x heads x T x S):
     smaller pieces keep each softmax and dropout pass in cache and let the
@@ -43,6 +75,15 @@ def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=Non
     `tf.linalg.matmul` over the batch and head dimensions: no einsum (whose
     kernel transposes its operands again) and no transposed reads of the large
     logits.
+
+    The gradient recomputes the logits, their softmax and the dropout mask
+    (from its seed) instead of keeping them from the forward pass: the
+    probabilities are batch x heads x T x S floats per attention, nearly all
+    of the activations a training step would keep (`python -m
+    benchmarks.profile_memory`), while recomputing them costs a small (T, k)
+    by (k, S) product and a softmax per chunk, and one more draw of the mask.
+    The mask is drawn for all heads at once and split, so the values do not
+    depend on the chunks.
 
     Args:
         query: `(batch, T, heads, k)`.
@@ -54,84 +95,128 @@ def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=Non
         dropout: None, or the active `keras.layers.Dropout` of the
             probabilities (its rate and seed generator are used).
         heads_per_chunk: at most this many heads per chunk; default
-            `HEADS_PER_CHUNK`.
+            `HEADS_PER_CHUNK` where set, else `chunk_heads` of these shapes on
+            this machine.
 
     Returns:
         `(batch, T, heads, k)`, in the dtype of `query`.
     """
     heads = query.shape[-2]
-    heads_per_chunk = heads_per_chunk or HEADS_PER_CHUNK
+    heads_per_chunk = (
+        heads_per_chunk
+        or HEADS_PER_CHUNK
+        or chunk_heads(query.shape[0], heads, query.shape[1], key.shape[1])
+    )
     chunk = max(c for c in range(1, heads_per_chunk + 1) if heads % c == 0)
     chunks = heads // chunk
 
     def head_major(x):
         # (batch, time, heads, k) -> `chunks` pieces of (batch, chunk, time, k):
-        # one transpose of the small projected tensor, then a split (whose
-        # gradient is one concatenation) rather than slices.
+        # one transpose of the small projected tensor, then a split.
         return tf.split(tf.transpose(x, (0, 2, 1, 3)), chunks, axis=1)
 
-    queries = head_major(query * tf.cast(scale, query.dtype))
-    keys, values = head_major(key), head_major(value)
+    def time_major(pieces):
+        # The inverse of `head_major`.
+        return tf.transpose(tf.concat(pieces, axis=1), (0, 2, 1, 3))
+
     if present is None:
         masks = [None] * chunks
     elif len(present.shape) == 3:  # (batch, heads, S) -> (batch, chunk, 1, S)
         masks = [m[:, :, None, :] for m in tf.split(present, chunks, axis=1)]
     else:  # (batch, S) -> (batch, 1, 1, S), every head
         masks = [present[:, None, None, :]] * chunks
-    attend = attention_chunk(present is not None, dropout)
-    outputs = []
-    for q, k, v, mask in zip(queries, keys, values, masks, strict=True):
-        inputs = [] if mask is None else [mask]
-        if dropout is not None:
-            shape = (tf.shape(q)[0], chunk, q.shape[2], k.shape[2])
-            inputs.append(keep_mask(shape, dropout))
-        outputs.append(attend(q, k, v, *inputs))
-    return tf.transpose(tf.concat(outputs, axis=1), (0, 2, 1, 3))
+    seed = None if dropout is None else dropout_seed(dropout)
+    threshold = None if dropout is None else keep_threshold(dropout)
+    keep_scale = None if dropout is None else 1.0 / (1.0 - float(dropout.rate))
+
+    def keeps():
+        if dropout is None:
+            return [None] * chunks
+        shape = (tf.shape(query)[0], heads, query.shape[1], key.shape[1])
+        return tf.split(keep_mask(shape, threshold, seed), chunks, axis=1)
+
+    def probabilities_of(q, k, mask):
+        logits = tf.cast(tf.linalg.matmul(q, k, transpose_b=True), "float32")
+        if mask is not None:
+            logits = tf.where(mask, logits, MASKED_LOGIT)
+        return tf.nn.softmax(logits, axis=-1)
+
+    def dropped(probabilities, keep, dtype):
+        kept = tf.cast(probabilities, dtype)
+        return kept if keep is None else kept * tf.cast(keep, dtype)
+
+    @tf.custom_gradient
+    def attend(query, key, value):
+        queries = head_major(query * tf.cast(scale, query.dtype))
+        keys, values = head_major(key), head_major(value)
+        outputs = []
+        for q, k, v, mask, keep in zip(
+            queries, keys, values, masks, keeps(), strict=True
+        ):
+            kept = dropped(probabilities_of(q, k, mask), keep, q.dtype)
+            outputs.append(tf.linalg.matmul(kept, v))
+        output = time_major(outputs)
+        if keep_scale is not None:
+            output = output * tf.cast(keep_scale, output.dtype)
+
+        def grad(upstream):
+            # Everything is recomputed after the upstream gradient exists: else
+            # TensorFlow's executor, which runs an op once its inputs exist,
+            # would recompute it during the forward pass and hold it until now.
+            with tf.control_dependencies([upstream]):
+                queries = head_major(query * tf.cast(scale, query.dtype))
+                keys, values = head_major(key), head_major(value)
+                recomputed_keeps = keeps()
+            d_output = upstream
+            if keep_scale is not None:
+                d_output = upstream * tf.cast(keep_scale, upstream.dtype)
+            row = tf.reduce_sum(
+                tf.cast(upstream, "float32") * tf.cast(output, "float32"),
+                axis=-1,
+                keepdims=True,
+            )
+            d_outputs, rows = head_major(d_output), head_major(row)
+            d_queries, d_keys, d_values = [], [], []
+            for q, k, v, mask, keep, d_out, row_sum in zip(
+                queries,
+                keys,
+                values,
+                masks,
+                recomputed_keeps,
+                d_outputs,
+                rows,
+                strict=True,
+            ):
+                d_q, d_k, d_v = chunk_gradient(
+                    q, k, v, mask, keep, d_out, row_sum, probabilities_of, dropped
+                )
+                d_queries.append(d_q)
+                d_keys.append(d_k)
+                d_values.append(d_v)
+            d_query = time_major(d_queries) * tf.cast(scale, query.dtype)
+            return d_query, time_major(d_keys), time_major(d_values)
+
+        return output, grad
+
+    return attend(query, key, value)
 
 
-def keep_mask(shape, dropout):
-    """Dropout's bool keep mask of `shape`.
+def chunk_gradient(q, k, v, mask, keep, d_output, row, probabilities_of, dropped):
+    """The gradients of one chunk's attention, from its recomputed softmax.
 
-    An entry is kept when a 16-bit random integer is at least
-    `round(rate * 2**16)`, so each 32-bit draw of the generator serves two
-    entries: half the random numbers of `keras.random.uniform(shape) >= rate`,
-    whose masks were the largest cost of a training step after the matrix
-    products (`benchmarks/profile_step.py`). The rate is thereby rounded to a
-    multiple of 2**-16 (0.1 keeps 58,982 of 65,536: a rate of 0.100006); the
-    seed comes from the `Dropout` layer's seed generator, as its own masks do.
-    """
-    threshold = min(round(float(dropout.rate) * 2**16), 2**16 - 1)
-    seed = dropout.seed_generator.next()
-    # int32 seeds, as Keras's own TensorFlow random ops use (and XLA needs).
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
-    *outer, source = shape
-    pairs = (source + 1) // 2
-    draws = tf.random.stateless_uniform(
-        (*outer, pairs), seed=seed, minval=None, maxval=None, dtype=tf.uint32
-    )
-    halves = tf.reshape(tf.bitcast(draws, tf.uint16), (*outer, 2 * pairs))
-    if 2 * pairs != source:
-        halves = halves[..., :source]
-    return halves >= tf.constant(threshold, tf.uint16)
+    `q` (scaled), `k`, `v` and `d_output` (the gradient of the product with V,
+    the dropout's 1 / (1 - rate) applied) are `(batch, heads, time, k)`;
+    `mask` None or bool `(batch, 1 or heads, 1, S)`; `keep` None or the bool
+    keep mask `(batch, heads, T, S)`; `row` = rowsum(dO * O) of the attention's
+    output, `(batch, heads, T, 1)` in float32.
 
-
-def attention_chunk(masked: bool, dropout):
-    """The attention of one chunk of heads, with a hand-written gradient.
-
-    `q`, `k`, `v` are `(batch, heads, time, k)`; `mask` (when `masked`) a bool
-    `(batch, 1 or heads, 1, S)`; `keep` (when `dropout` is given) the bool
-    dropout mask `(batch, heads, T, S)`. Forward as the reference: logits
-    (float32), masked logits, softmax, dropout of the probabilities (the kept
-    ones scaled by 1 / (1 - rate), here after the product with V, which is the
-    same), product with V. The gradient uses rowsum(dP * P) = rowsum(dO * O), as
-    FlashAttention does, instead of the softmax's generic gradient, which saves
-    passes over the large logits; the values are the same.
-
-    Dropout is applied as products with the mask, not selects: TensorFlow's
-    `SelectV2` with a broadcast zero is slower than a cast and a product. The
-    gradient of the logits is `kept * dK - P * row`, which reuses `kept` (in
-    float32; under mixed precision P * keep again) instead of masking dK (the
-    same values, rounded in another order).
+    It uses rowsum(dP * P) = rowsum(dO * O), as FlashAttention does, instead
+    of the softmax's generic gradient, which saves passes over the large
+    logits; the values are the same. Dropout is applied as products with the
+    mask, not selects: TensorFlow's `SelectV2` with a broadcast zero is slower
+    than a cast and a product; the gradient of the logits is
+    `P * (keep * dK - row)` (the same values as masking dK, rounded in
+    another order).
 
     The gradients of K and V contract the large (T, S) matrices over T. They are
     computed as (k, S) products, the small operand on the left, and transposed
@@ -143,55 +228,61 @@ def attention_chunk(masked: bool, dropout):
     settings share one computation.
 
     Returns:
-        `attend(q, k, v, *extra)`, where `extra` is `[mask]` when `masked`,
-        then `[keep]` when `dropout` is given.
+        `(d_q, d_k, d_v)`; `d_q` with respect to the scaled `q`.
     """
-    keep_scale = None if dropout is None else 1.0 / (1.0 - float(dropout.rate))
 
     def over_time(a, b):
         # (a^T b)^T for a (T, k) and b (T, S): (S, k), computed as (k, S).
         return tf.linalg.matrix_transpose(tf.linalg.matmul(a, b, transpose_a=True))
 
-    @tf.custom_gradient
-    def attend(q, k, v, *extra):
-        mask = extra[0] if masked else None
-        keep = extra[-1] if dropout is not None else None
-        logits = tf.cast(tf.linalg.matmul(q, k, transpose_b=True), "float32")
-        if mask is not None:
-            logits = tf.where(mask, logits, MASKED_LOGIT)
-        probabilities = tf.nn.softmax(logits, axis=-1)
-        kept = tf.cast(probabilities, q.dtype)
-        if keep is not None:
-            kept = kept * tf.cast(keep, kept.dtype)
-        output = tf.linalg.matmul(kept, v)
-        if keep is not None:
-            output = output * tf.cast(keep_scale, output.dtype)
+    probabilities = probabilities_of(q, k, mask)
+    kept = dropped(probabilities, keep, q.dtype)
+    d_kept = tf.cast(tf.linalg.matmul(d_output, v, transpose_b=True), "float32")
+    if keep is None:
+        d_logits = probabilities * (d_kept - row)
+    else:
+        d_logits = probabilities * (tf.cast(keep, "float32") * d_kept - row)
+    if mask is not None:
+        d_logits = tf.where(mask, d_logits, 0.0)
+    d_logits = tf.cast(d_logits, q.dtype)
+    return (
+        tf.linalg.matmul(d_logits, k),
+        over_time(q, d_logits),
+        over_time(d_output, kept),
+    )
 
-        def grad(upstream):
-            d_output = upstream
-            if keep is not None:
-                d_output = upstream * tf.cast(keep_scale, upstream.dtype)
-            row = tf.reduce_sum(
-                tf.cast(upstream, "float32") * tf.cast(output, "float32"),
-                axis=-1,
-                keepdims=True,
-            )
-            d_kept = tf.cast(tf.linalg.matmul(d_output, v, transpose_b=True), "float32")
-            if keep is None:
-                d_logits = probabilities * (d_kept - row)
-            else:  # P * (keep * dK - row), with P * keep the saved `kept`.
-                dropped = kept
-                if kept.dtype != tf.float32:  # P * keep again, unrounded
-                    dropped = probabilities * tf.cast(keep, "float32")
-                d_logits = dropped * d_kept - probabilities * row
-            if mask is not None:
-                d_logits = tf.where(mask, d_logits, 0.0)
-            d_logits = tf.cast(d_logits, q.dtype)
-            d_q = tf.linalg.matmul(d_logits, k)
-            d_k = over_time(q, d_logits)
-            d_v = over_time(d_output, kept)
-            return (d_q, d_k, d_v) + (None,) * len(extra)
 
-        return output, grad
+def keep_threshold(dropout) -> int:
+    """The 16-bit threshold of `keep_mask` for `dropout`'s rate."""
+    return min(round(float(dropout.rate) * 2**16), 2**16 - 1)
 
-    return attend
+
+def dropout_seed(dropout):
+    """The next seed of the `Dropout` layer's seed generator, as int32 (as
+    Keras's own TensorFlow random ops use, and XLA needs)."""
+    seed = dropout.seed_generator.next()
+    return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+
+
+def keep_mask(shape, threshold: int, seed):
+    """Dropout's bool keep mask of `shape`, from a stateless `seed`.
+
+    An entry is kept when a 16-bit random integer is at least `threshold`
+    (`keep_threshold`: `round(rate * 2**16)`), so each 32-bit draw of the
+    generator serves two entries: half the random numbers of
+    `keras.random.uniform(shape) >= rate`, whose masks were the largest cost
+    of a training step after the matrix products
+    (`benchmarks/profile_step.py`). The rate is thereby rounded to a multiple
+    of 2**-16 (0.1 keeps 58,982 of 65,536: a rate of 0.100006). The seed comes
+    from the `Dropout` layer's seed generator (`dropout_seed`), as its own
+    masks do; the same seed gives the same mask, which the gradient redraws.
+    """
+    *outer, source = shape
+    pairs = (source + 1) // 2
+    draws = tf.random.stateless_uniform(
+        (*outer, pairs), seed=seed, minval=None, maxval=None, dtype=tf.uint32
+    )
+    halves = tf.reshape(tf.bitcast(draws, tf.uint16), (*outer, 2 * pairs))
+    if 2 * pairs != source:
+        halves = halves[..., :source]
+    return halves >= tf.constant(threshold, tf.uint16)

@@ -1,0 +1,1 @@
+"""PyTorch-only code: the attention kernel."""
