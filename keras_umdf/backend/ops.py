@@ -65,6 +65,20 @@ def _backend_attention():
     return attention
 
 
+def largest_divisor(count: int, at_most: int) -> int:
+    """The largest divisor of `count` up to `at_most` (at least 1): how many
+    heads the attention kernels put in one chunk, so that all chunks are equal."""
+    return max(c for c in range(1, max(1, min(count, at_most)) + 1) if count % c == 0)
+
+
+def keep_threshold(rate) -> int:
+    """The 16-bit integer at or above which the attention kernels' dropout keeps
+    an entry: `round(rate * 2**16)`, at most 2**16 - 1. The rate they realise
+    is thereby rounded to a multiple of 2**-16 (0.1 keeps 58,982 of 65,536: a
+    rate of 0.100006)."""
+    return min(round(float(rate) * 2**16), 2**16 - 1)
+
+
 def grouped_matmul(x, kernel):
     """`einsum("btgi,gio->btgo", x, kernel)`: x (batch, T, G, i), kernel (G, i, o).
 

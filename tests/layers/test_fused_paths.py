@@ -19,6 +19,7 @@ from keras import ops
 import keras_umdf
 from keras_umdf.backend import cpu_cache
 from keras_umdf.backend import fused_interaction as fused
+from keras_umdf.backend.ops import keep_threshold
 from keras_umdf.layers import CrossmodalAttention
 from keras_umdf.layers import MultiGrainedCrossmodalInteraction
 from keras_umdf.layers import TransformerEncoder
@@ -397,7 +398,7 @@ def test_head_by_head_dropout_and_its_gradient_match_the_formula(rng, dtype):
     keep = to_numpy(
         attention.keep_mask(
             (B, heads, T, source),
-            attention.keep_threshold(seeded),
+            keep_threshold(seeded.rate),
             attention.dropout_seed(seeded),
         )
     )
@@ -502,9 +503,7 @@ def test_head_by_head_keep_masks_keep_one_minus_the_rate(rate, source):
 
     def keep_mask(dropout):
         seed = attention.dropout_seed(dropout)
-        return to_numpy(
-            attention.keep_mask(shape, attention.keep_threshold(dropout), seed)
-        )
+        return to_numpy(attention.keep_mask(shape, keep_threshold(dropout.rate), seed))
 
     dropout = keras.layers.Dropout(rate, seed=3)
     first = keep_mask(dropout)

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from keras_umdf.backend.ops import largest_divisor
 from keras_umdf.layers.scaled_dot_product_attention import MASKED_LOGIT
 
 # JAX computes attentions whose logits hold at least this many elements per
@@ -98,7 +99,7 @@ def attention(query, key, value, scale, mask=None, dropout=None, heads_per_chunk
     dtype = query.dtype
     heads = query.shape[-2]
     limit = heads_per_chunk or HEADS_PER_CHUNK
-    chunk = max(c for c in range(1, limit + 1) if heads % c == 0)
+    chunk = largest_divisor(heads, limit)
     chunks = heads // chunk
     if dropout is None:
         rate, seed = 0.0, None

@@ -10,6 +10,8 @@ chooses it; `tests/layers/test_fused_paths.py` compares it with the reference.
 import tensorflow as tf
 
 from keras_umdf.backend.cpu_cache import last_level_cache_bytes
+from keras_umdf.backend.ops import keep_threshold
+from keras_umdf.backend.ops import largest_divisor
 from keras_umdf.layers.scaled_dot_product_attention import MASKED_LOGIT
 
 CACHE_SHARE = 8
@@ -61,7 +63,7 @@ def chunk_heads(batch, heads: int, target: int, source: int) -> int:
     """
     per_head = (batch or ASSUMED_BATCH) * target * source * 4
     fitting = max(1, last_level_cache_bytes() // CACHE_SHARE // max(1, per_head))
-    return max(c for c in range(1, min(heads, fitting) + 1) if heads % c == 0)
+    return largest_divisor(heads, fitting)
 
 
 def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=None):
@@ -107,7 +109,7 @@ def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=Non
         or HEADS_PER_CHUNK
         or chunk_heads(query.shape[0], heads, query.shape[1], key.shape[1])
     )
-    chunk = max(c for c in range(1, heads_per_chunk + 1) if heads % c == 0)
+    chunk = largest_divisor(heads, heads_per_chunk)
     chunks = heads // chunk
 
     def head_major(x):
@@ -126,7 +128,7 @@ def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=Non
     else:  # (batch, S) -> (batch, 1, 1, S), every head
         masks = [present[:, None, None, :]] * chunks
     seed = None if dropout is None else dropout_seed(dropout)
-    threshold = None if dropout is None else keep_threshold(dropout)
+    threshold = None if dropout is None else keep_threshold(dropout.rate)
     keep_scale = None if dropout is None else 1.0 / (1.0 - float(dropout.rate))
 
     def keeps():
@@ -134,16 +136,6 @@ def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=Non
             return [None] * chunks
         shape = (tf.shape(query)[0], heads, query.shape[1], key.shape[1])
         return tf.split(keep_mask(shape, threshold, seed), chunks, axis=1)
-
-    def probabilities_of(q, k, mask):
-        logits = tf.cast(tf.linalg.matmul(q, k, transpose_b=True), "float32")
-        if mask is not None:
-            logits = tf.where(mask, logits, MASKED_LOGIT)
-        return tf.nn.softmax(logits, axis=-1)
-
-    def dropped(probabilities, keep, dtype):
-        kept = tf.cast(probabilities, dtype)
-        return kept if keep is None else kept * tf.cast(keep, dtype)
 
     @tf.custom_gradient
     def attend(query, key, value):
@@ -187,9 +179,7 @@ def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=Non
                 rows,
                 strict=True,
             ):
-                d_q, d_k, d_v = chunk_gradient(
-                    q, k, v, mask, keep, d_out, row_sum, probabilities_of, dropped
-                )
+                d_q, d_k, d_v = chunk_gradient(q, k, v, mask, keep, d_out, row_sum)
                 d_queries.append(d_q)
                 d_keys.append(d_k)
                 d_values.append(d_v)
@@ -201,7 +191,7 @@ def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=Non
     return attend(query, key, value)
 
 
-def chunk_gradient(q, k, v, mask, keep, d_output, row, probabilities_of, dropped):
+def chunk_gradient(q, k, v, mask, keep, d_output, row):
     """The gradients of one chunk's attention, from its recomputed softmax.
 
     `q` (scaled), `k`, `v` and `d_output` (the gradient of the product with V,
@@ -252,9 +242,19 @@ def chunk_gradient(q, k, v, mask, keep, d_output, row, probabilities_of, dropped
     )
 
 
-def keep_threshold(dropout) -> int:
-    """The 16-bit threshold of `keep_mask` for `dropout`'s rate."""
-    return min(round(float(dropout.rate) * 2**16), 2**16 - 1)
+def probabilities_of(q, k, mask):
+    """The float32 softmax of the logits `q k^T` of a chunk, `(batch, heads,
+    T, S)`; keys where the bool `mask` is False get `MASKED_LOGIT`."""
+    logits = tf.cast(tf.linalg.matmul(q, k, transpose_b=True), "float32")
+    if mask is not None:
+        logits = tf.where(mask, logits, MASKED_LOGIT)
+    return tf.nn.softmax(logits, axis=-1)
+
+
+def dropped(probabilities, keep, dtype):
+    """`probabilities` in `dtype`, zero where the bool `keep` is False (unscaled)."""
+    kept = tf.cast(probabilities, dtype)
+    return kept if keep is None else kept * tf.cast(keep, dtype)
 
 
 def dropout_seed(dropout):
@@ -268,7 +268,7 @@ def keep_mask(shape, threshold: int, seed):
     """Dropout's bool keep mask of `shape`, from a stateless `seed`.
 
     An entry is kept when a 16-bit random integer is at least `threshold`
-    (`keep_threshold`: `round(rate * 2**16)`), so each 32-bit draw of the
+    (`keras_umdf.backend.ops.keep_threshold`: `round(rate * 2**16)`), so each 32-bit draw of the
     generator serves two entries: half the random numbers of
     `keras.random.uniform(shape) >= rate`, whose masks were the largest cost
     of a training step after the matrix products

@@ -38,6 +38,7 @@ import torch
 from keras import ops
 
 from keras_umdf.backend.cpu_cache import last_level_cache_bytes
+from keras_umdf.backend.ops import keep_threshold
 from keras_umdf.layers.scaled_dot_product_attention import MASKED_LOGIT
 
 CHUNK_LOGITS = None
@@ -123,7 +124,7 @@ def rounded_rate(rate) -> float:
     so the dropout is unbiased at the rounded rate (0.1 keeps 58,982 of
     65,536: a rate of 0.100006).
     """
-    return min(round(float(rate) * 2**16), 2**16 - 1) / 2**16
+    return keep_threshold(rate) / 2**16
 
 
 def seed_of(seed_state) -> int:
