@@ -1,7 +1,9 @@
-"""Checks of integer arguments that the layers, models and data share (private)."""
+"""Checks of numeric arguments that the layers, models, data and feature
+extractors share (private)."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 
@@ -29,3 +31,22 @@ def check_int(name: str, value, minimum: int = 1, *, none_means: str = ""):
             wanted += f", or None for {none_means}"
         raise ValueError(f"{name} must be {wanted}; received {value!r}.")
     return int(value)
+
+
+def check_positive_number(name: str, value, *, wanted: str = "a positive number"):
+    """`value` as a float; raises unless it is a finite number > 0.
+
+    Python and NumPy numbers pass; bools and strings do not.
+
+    Raises:
+        ValueError: naming `name`, what is wanted and the received value, e.g.
+            "fps must be a positive number of frames per second; received -1.".
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be {wanted}; received {value!r}.")
+    return float(value)

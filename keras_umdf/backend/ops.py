@@ -8,6 +8,8 @@ made in this file.
 import keras
 from keras import ops
 
+from keras_umdf.backend import cpu_cache
+
 
 def fast_attention(query, key, value, *, scale: float, mask=None, dropout=None):
     """`softmax(scale * Q K^T) V` by the backend's fastest kernel, or None.
@@ -69,6 +71,16 @@ def largest_divisor(count: int, at_most: int) -> int:
     """The largest divisor of `count` up to `at_most` (at least 1): how many
     heads the attention kernels put in one chunk, so that all chunks are equal."""
     return max(c for c in range(1, max(1, min(count, at_most)) + 1) if count % c == 0)
+
+
+def heads_in_cache(batch: int, heads: int, target: int, source: int, share: int):
+    """How many heads an attention kernel computes at a time: the largest
+    divisor of `heads` whose float32 logits for the batch, `batch x chunk x T x
+    S x 4` bytes, fit in `1 / share` of the CPU's last-level cache
+    (`keras_umdf.backend.cpu_cache`); 1 where a single head's do not."""
+    per_head = max(1, batch * target * source * 4)
+    fitting = cpu_cache.last_level_cache_bytes() // share // per_head
+    return largest_divisor(heads, max(1, fitting))
 
 
 def keep_threshold(rate) -> int:

@@ -1,6 +1,6 @@
 """The `keras-umdf` command line (also `python -m keras_umdf`).
 
-Commands: `train`, `evaluate`, `predict`, `reproduce`, `demo`, `tune`. A user
+Commands: `train`, `evaluate`, `predict`, `reproduce`, `demo`, `tune`, `features`. A user
 error (unknown dataset or format, missing file, a model that does not fit the
 data, an output directory that holds another run or cannot be written, a loss
 that became NaN) prints one line and exits with status 2; `--debug` (before or
@@ -18,6 +18,7 @@ import warnings
 
 from keras_umdf.cli import demo
 from keras_umdf.cli import evaluate
+from keras_umdf.cli import features
 from keras_umdf.cli import predict
 from keras_umdf.cli import reproduce
 from keras_umdf.cli import train
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     debug_help = "show full tracebacks on errors, and TensorFlow's own log lines"
     parser.add_argument("--debug", action="store_true", help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (train, evaluate, predict, reproduce, demo, tune):
+    for command in (train, evaluate, predict, reproduce, demo, tune, features):
         command.add_parser(commands)
     # `--debug` also after the command's name; SUPPRESS keeps the value given
     # before it when it is not repeated.

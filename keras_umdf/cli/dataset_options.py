@@ -19,7 +19,7 @@ from keras_umdf.presets import PRESET_NAMES
 from keras_umdf.presets import WARMUP_STEPS
 from keras_umdf.presets import infer_preset_name
 
-DATASET_FORMATS = ("mult", "mmsa", "pickle", "csd", "tfds", "synthetic")
+DATASET_FORMATS = ("mult", "mmsa", "pickle", "csd", "tfds", "synthetic", "features")
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset",
         required=True,
         help="a built-in synthetic dataset (mosi, mosei, iemocap), a MulT or MMSA "
-        "pickle, a TFDS name (cmu_mosi, cmu_mosei), or for .csd files "
+        "pickle, a TFDS name (cmu_mosi, cmu_mosei), a folder `keras-umdf "
+        "features` wrote, or for .csd files "
         "'text=T.csd,audio=A.csd,vision=V.csd,labels=L.csd'",
     )
     group.add_argument(

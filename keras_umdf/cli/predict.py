@@ -15,7 +15,15 @@ from keras_umdf.cli.dataset_options import DATASET_FORMATS
 from keras_umdf.modalities import MODALITIES
 
 DESCRIPTION = """\
-Predict with a saved .keras model. --input is an .npz file of modality arrays
+Predict with a saved .keras model, from raw clips or from features.
+
+CLIP (a video or audio file, or a .csv/.json manifest of clips as `keras-umdf
+features` reads them) runs the extractors the model's training features came
+from (the model records them) and predicts each clip, reporting which
+modalities were found in it; --transcript (or --words, a file of word timings)
+gives a single clip's text. Needs the features extra.
+
+--input instead is an .npz file of modality arrays
 (keys text, audio, vision, each (N, T, d); leave a key out when that modality is
 missing; an optional 'ids' array names the samples) or any dataset the other
 commands read (one split, --split). Missing modalities are zero, as the model was
@@ -34,12 +42,30 @@ def add_parser(commands) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "clip",
+        nargs="?",
+        help="a video or audio file, or a .csv/.json manifest of clips (instead "
+        "of --input)",
+    )
     parser.add_argument("--model", required=True, help="the .keras model file")
     parser.add_argument(
         "--input",
-        required=True,
         help="an .npz of modality arrays, or a dataset (MulT/MMSA pickle, "
-        "synthetic name, ...)",
+        "features folder, synthetic name, ...)",
+    )
+    parser.add_argument("--transcript", help="CLIP's transcript (one clip)")
+    parser.add_argument(
+        "--words", help="CLIP's word timings: a CSV (word,start,end) or JSON file"
+    )
+    parser.add_argument(
+        "--length",
+        type=int,
+        help="rows per modality for CLIP (default: the length the model's "
+        "training features were extracted at, or 50)",
+    )
+    parser.add_argument(
+        "--text-encoder", help="all-MiniLM-L6-v2's files for CLIP (default: installed)"
     )
     parser.add_argument(
         "--format",
@@ -96,8 +122,22 @@ def run(args) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1; received {args.batch_size}.")
     requested = condition_modalities(args.condition)
+    if (args.clip is None) == (args.input is None):
+        raise ValueError(
+            "Give either a CLIP (video, audio or manifest file) or --input (an "
+            ".npz or a dataset), not " + ("both." if args.clip else "neither.")
+        )
+    if args.clip is None and (args.transcript or args.words or args.length):
+        raise ValueError(
+            "--transcript, --words and --length go with a CLIP, not --input."
+        )
     model = load_umdf_model(args.model)
-    split, has_labels, source, available = _read_input(args, model)
+    found = None
+    if args.clip is not None:
+        split, has_labels, found = _extract_clips(args, model)
+        source, available = None, tuple(model.modalities)
+    else:
+        split, has_labels, source, available = _read_input(args, model)
     if source is not None:
         check_model_fits_data(model, source)
     present = [m for m in requested if m in available]
@@ -121,6 +161,9 @@ def run(args) -> int:
         labels=split.labels if has_labels else None,
         label_names=names,
     )
+    if found is not None:
+        for row, clip_found in zip(rows, found, strict=True):
+            row["found"] = " ".join(m for m in MODALITIES if clip_found.get(m))
     directory = os.path.dirname(os.path.abspath(output))
     os.makedirs(directory, exist_ok=True)
     if extension == ".csv":
@@ -129,7 +172,7 @@ def run(args) -> int:
         text = json.dumps(
             {
                 "model": os.path.abspath(args.model),
-                "input": args.input,
+                "input": args.input or args.clip,
                 "modalities": present,
                 "predictions": rows,
             },
@@ -143,6 +186,73 @@ def run(args) -> int:
            if len(present) < len(model.modalities) else "")
     )  # fmt: skip
     return 0
+
+
+def _extract_clips(args, model):
+    """Extracts CLIP (one media file or a manifest) with the model's own
+    extractors. Returns (Split, whether every clip has a label, per clip the
+    dict modality -> whether it was found)."""
+    from keras_umdf.data import Split
+    from keras_umdf.features.assemble import clip_arrays
+    from keras_umdf.features.base import Clip
+    from keras_umdf.features.extraction import extractors_for
+    from keras_umdf.features.manifest import Entry
+    from keras_umdf.features.manifest import read_manifest
+    from keras_umdf.features.manifest import read_words
+
+    if model.feature_extractors is None:
+        raise ValueError(
+            f"The model {args.model!r} was not trained on features from "
+            "keras-umdf features, so the extractors of its inputs are unknown; "
+            "predict from features with --input."
+        )
+    recorded = sorted({e["length"] for e in model.feature_extractors if "length" in e})
+    length = args.length
+    if length is None:
+        length = recorded[0] if len(recorded) == 1 else 50
+    if length < 1:
+        raise ValueError(f"--length must be >= 1; received {length}.")
+    if recorded and length not in recorded:
+        raise ValueError(
+            f"--length {length}: the model's training features were extracted at "
+            f"{recorded[0]} rows per clip; leave --length out to use it."
+        )
+    path = args.clip
+    if path.lower().endswith((".csv", ".json")):
+        if args.transcript or args.words:
+            raise ValueError(
+                "--transcript and --words are for a single media file; a manifest "
+                "gives each clip's own."
+            )
+        entries = read_manifest(path)
+    else:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"CLIP {path!r} is not a file.")
+        words = read_words(args.words, "--words") if args.words else None
+        transcript = args.transcript
+        if words and not transcript:
+            transcript = " ".join(word.text for word in words)
+        clip = Clip(os.path.basename(path), path, transcript, words)
+        entries = [Entry(clip, None, "test")]
+    extractors = extractors_for(model.feature_extractors, args.text_encoder)
+    features = {m: [] for m in model.modalities}
+    found = []
+    for entry in entries:
+        arrays, clip_found = clip_arrays(entry.clip, extractors, length)
+        for m in model.modalities:
+            width = model.modality_dims[m]
+            features[m].append(arrays.get(m, np.zeros((length, width), np.float32)))
+        found.append(clip_found)
+    labels = [entry.label for entry in entries]
+    has_labels = all(label is not None for label in labels)
+    split = Split(
+        features={m: np.stack(v) for m, v in features.items()},
+        labels=np.asarray(
+            [0.0 if label is None else label for label in labels], np.float32
+        ),
+        ids=np.asarray([entry.clip.id for entry in entries]),
+    )
+    return split, has_labels, found
 
 
 def _read_input(args, model):

@@ -80,6 +80,9 @@ class MultimodalDataset:
             (IEMOCAP's form) rather than (N,) class indices.
         label_names: optional names of the classes or labels.
         name: a name for reports, e.g. "mosi".
+        feature_extractors: where the features came from, when
+            `keras_umdf.features` extracted them: one dict per modality
+            ("modality", "name", "version", "width"); None otherwise.
         neg_inf_to_zero: replace -inf feature values by 0 before validation.
 
     Example:
@@ -101,6 +104,7 @@ class MultimodalDataset:
     multi_label: bool = False
     label_names: tuple[str, ...] | None = None
     name: str = "dataset"
+    feature_extractors: tuple[dict, ...] | None = None
     neg_inf_to_zero: dataclasses.InitVar[bool] = False
 
     def __post_init__(self, neg_inf_to_zero: bool) -> None:

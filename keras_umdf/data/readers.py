@@ -13,8 +13,10 @@ from keras_umdf.data.mmsa_pickle import load_mmsa_pickle
 from keras_umdf.data.mult_pickle import infer_mult_dataset
 from keras_umdf.data.mult_pickle import load_mult_pickle
 from keras_umdf.data.multimodal_dataset import MultimodalDataset
+from keras_umdf.features.store import is_feature_folder
+from keras_umdf.features.store import load_features
 
-FORMATS = ("mult", "mmsa", "pickle", "csd", "tfds", "synthetic")
+FORMATS = ("mult", "mmsa", "pickle", "csd", "tfds", "synthetic", "features")
 """The formats `load_dataset` reads ("pickle": MulT or MMSA, told apart by keys)."""
 
 SYNTHETIC_NAMES = ("mosi", "mosei", "iemocap")
@@ -38,7 +40,8 @@ def infer_format(source: Any) -> str:
     - MMSA's `aligned_50.pkl` / `unaligned_50.pkl` -> "mmsa";
     - MulT's `*_data.pkl` / `*_data_noalign.pkl` -> "mult";
     - any other .pkl / .pickle -> "pickle": read once and told apart by its
-      keys ("regression_labels" is MMSA's, "labels" MulT's).
+      keys ("regression_labels" is MMSA's, "labels" MulT's);
+    - a folder `keras-umdf features` wrote -> "features".
 
     Raises:
         ValueError: nothing about `source` names a format.
@@ -50,6 +53,8 @@ def infer_format(source: Any) -> str:
     if isinstance(source, str) and source.split("/")[0].lower() in TFDS_NAMES:
         return "tfds"
     if isinstance(source, (str, os.PathLike)):
+        if is_feature_folder(source):
+            return "features"
         base = os.path.basename(os.fspath(source)).lower()
         stem, ext = os.path.splitext(base)
         if ext == ".csd":
@@ -81,6 +86,7 @@ def load_dataset(
     | "csd" | {"text": .csd, "audio": .csd, "vision": .csd, "labels": .csd} | `load_csd` |
     | "tfds" | "cmu_mosi", "cmu_mosei", "iemocap" (+ "/unaligned") | `keras_umdf.data.tfds.load_tfds` |
     | "synthetic" | "mosi", "mosei", "iemocap" | `keras_umdf.data.synthetic` |
+    | "features" | a folder `keras-umdf features` wrote | `keras_umdf.features.load_features` |
 
     A synthetic name is also accepted as the format (`load_dataset(None,
     format="mosi")`). TensorFlow is imported only for "tfds". With `format=None` the format is inferred by
@@ -138,6 +144,8 @@ def load_dataset(
         return _load_unknown_pickle(source, **kwargs)
     if format == "csd":
         return _load_csd(source, **kwargs)
+    if format == "features":
+        return load_features(source, **kwargs)
     if format == "tfds":
         load_tfds = importlib.import_module("keras_umdf.data.tfds").load_tfds
         return load_tfds(source, **kwargs)

@@ -17,6 +17,7 @@ from keras_umdf.data.batch_transform import BatchTransform
 from keras_umdf.data.batch_transform import epoch_numbers
 from keras_umdf.data.batch_transform import map_to_batches
 from keras_umdf.data.batch_transform import stream_seed
+from keras_umdf.data.json_index import read_json_index
 from keras_umdf.data.multimodal_dataset import Split
 from keras_umdf.data.random_streams import SHUFFLE_STREAM
 from keras_umdf.modalities import DEFAULT_P_MAX
@@ -46,19 +47,7 @@ def read_shards_metadata(directory: str) -> dict:
             f"No shard index {METADATA_FILE!r} in {directory!r}; write the shards "
             "with keras_umdf.data.write_shards(split, directory) first."
         )
-    with open(path) as file:
-        metadata = json.load(file)
-    if metadata.get("format") != FORMAT:
-        raise ValueError(
-            f"{path!r} is not a keras_umdf shard index (format "
-            f"{metadata.get('format')!r}, expected {FORMAT!r})."
-        )
-    if metadata.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{path!r} has format version {metadata['version']}, newer than this "
-            f"keras_umdf reads ({FORMAT_VERSION}); upgrade keras_umdf."
-        )
-    return metadata
+    return read_json_index(path, FORMAT, FORMAT_VERSION, "keras_umdf shard index")
 
 
 def _existing_shard_set(directory: str) -> list[str]:

@@ -57,6 +57,44 @@ def load_umdf_model(path):
     return model
 
 
+def check_same_extractors(model, data) -> None:
+    """Refuses data whose features another extractor made than the model's.
+
+    A model trained on features from `keras_umdf.features` records their
+    extractors (`feature_extractors`); data from another extractor, another
+    version of it, or with no record at all (a MulT or MMSA pickle) would give
+    predictions without meaning even where the widths agree.
+
+    Raises:
+        ValueError: the records differ, naming both.
+    """
+    trained = getattr(model, "feature_extractors", None)
+    if trained is None:
+        return
+    given = getattr(data, "feature_extractors", None)
+    if given is None or _comparable(given) != _comparable(trained):
+        raise ValueError(
+            f"The model was trained on features from {_extractor_names(trained)} "
+            f"but the data {getattr(data, 'name', '')!r} comes from "
+            f"{_extractor_names(given) if given else 'no recorded extractor'}; "
+            "extract its features with the same extractors (keras-umdf features, "
+            "or keras-umdf predict CLIP, which runs the model's own)."
+        )
+
+
+def _comparable(specs) -> list:
+    """Extractor records in a form that compares equal whatever their order."""
+    return sorted(tuple(sorted(spec.items())) for spec in specs)
+
+
+def _extractor_names(specs) -> str:
+    return ", ".join(
+        f"{s['modality']}: {s['name']} v{s['version']} ({s['width']} wide"
+        + (f", {s['length']} rows per clip)" if "length" in s else ")")
+        for s in specs
+    )
+
+
 def check_model_fits_data(model, data) -> None:
     """Raises a clear ValueError when a model's inputs or task do not fit data.
 
@@ -64,6 +102,7 @@ def check_model_fits_data(model, data) -> None:
         model: a keras_umdf model.
         data: a `MultimodalDataset`.
     """
+    check_same_extractors(model, data)
     model_dims = dict(model.modality_dims)
     data_dims = {m: d for m, d in data.modality_dims.items() if m in model_dims}
     missing = sorted(set(model_dims) - set(data.modality_dims))

@@ -40,6 +40,16 @@ class MultimodalTask(keras.Model):
     multi_label = False
     num_classes = None
 
+    def __init__(self, *args, feature_extractors=None, **kwargs):
+        """`feature_extractors`: where the model's input features come from, when
+        `keras_umdf.features` extracted them (one dict per modality with
+        "modality", "name", "version" and "width", as
+        `MultimodalDataset.feature_extractors` holds them); None otherwise.
+        Saved with the model, so that predicting from clips runs the same
+        extractors and features made another way are refused."""
+        super().__init__(*args, **kwargs)
+        self.feature_extractors = check_feature_extractors(feature_extractors)
+
     def set_task(self, task, num_classes=None, multi_label=False, task_loss=None):
         """Checks and sets what the model predicts and its task loss.
 
@@ -106,6 +116,8 @@ class MultimodalTask(keras.Model):
         config = super().get_config()
         config.update({n: getattr(self, n) for n in self.BACKBONE_ARGUMENTS})
         config["modality_dims"] = dict(self.modality_dims)
+        if self.feature_extractors is not None:
+            config["feature_extractors"] = [dict(e) for e in self.feature_extractors]
         return config
 
     def output_units(self) -> int:
@@ -204,7 +216,12 @@ class MultimodalTask(keras.Model):
     @classmethod
     def dataset_arguments(cls, data) -> dict:
         """The constructor arguments a `MultimodalDataset` fixes."""
-        return {"modality_dims": dict(data.modality_dims)}
+        arguments = {"modality_dims": dict(data.modality_dims)}
+        if getattr(data, "feature_extractors", None) is not None:
+            arguments["feature_extractors"] = check_feature_extractors(
+                data.feature_extractors
+            )
+        return arguments
 
     @classmethod
     def for_dataset(cls, data, **kwargs):
@@ -292,3 +309,35 @@ class MultimodalTask(keras.Model):
                 "it was saved with, or load the whole model with "
                 "keras.saving.load_model('model.keras')."
             ) from error
+
+
+EXTRACTOR_KEYS = ("modality", "name", "version", "width")
+
+
+def check_feature_extractors(extractors):
+    """`extractors` as a tuple of dicts with `EXTRACTOR_KEYS` (and "length",
+    the rows per clip, where the features folder recorded it), or None.
+
+    Raises:
+        ValueError: not a list of such dicts, naming the received value.
+    """
+    if extractors is None:
+        return None
+    try:
+        checked = tuple(
+            {
+                "modality": str(e["modality"]),
+                "name": str(e["name"]),
+                "version": str(e["version"]),
+                "width": int(e["width"]),
+                **({"length": int(e["length"])} if "length" in e else {}),
+            }
+            for e in extractors
+        )
+    except (TypeError, KeyError, ValueError):
+        raise ValueError(
+            "feature_extractors must be a list of dicts with the keys "
+            f"{EXTRACTOR_KEYS} (as keras_umdf.features writes them); received "
+            f"{extractors!r}."
+        ) from None
+    return checked

@@ -252,7 +252,7 @@ class SDUMC(MultimodalTask):
                 f"by label distance); the dataset {getattr(data, 'name', '')!r} has "
                 f"task={data.task!r}. Use keras_umdf.UMDF for classification."
             )
-        return {"modality_dims": dict(data.modality_dims)}
+        return super().dataset_arguments(data)
 
     def build(self, input_shape=None):
         if self.built:

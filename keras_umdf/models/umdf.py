@@ -259,15 +259,18 @@ class UMDF(MultimodalTask):
     @classmethod
     def dataset_arguments(cls, data) -> dict:
         """`modality_dims` (without a "pseudo_text" stream, which UMDF has no
-        input for), `task`, `num_classes` and `multi_label`."""
-        return {
-            "modality_dims": {
+        input for), `task`, `num_classes` and `multi_label` (and the feature
+        extractors, where the data records them)."""
+        arguments = super().dataset_arguments(data)
+        arguments.update(
+            modality_dims={
                 m: d for m, d in data.modality_dims.items() if m != PSEUDO_TEXT
             },
-            "task": data.task,
-            "num_classes": data.num_classes if data.task == "classification" else None,
-            "multi_label": bool(data.multi_label),
-        }
+            task=data.task,
+            num_classes=data.num_classes if data.task == "classification" else None,
+            multi_label=bool(data.multi_label),
+        )
+        return arguments
 
     def adapt(self, split) -> None:
         """Fits the input normalisation on training data

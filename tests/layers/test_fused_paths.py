@@ -19,6 +19,7 @@ from keras import ops
 import keras_umdf
 from keras_umdf.backend import cpu_cache
 from keras_umdf.backend import fused_interaction as fused
+from keras_umdf.backend.ops import heads_in_cache
 from keras_umdf.backend.ops import keep_threshold
 from keras_umdf.layers import CrossmodalAttention
 from keras_umdf.layers import MultiGrainedCrossmodalInteraction
@@ -480,7 +481,7 @@ def test_chunks_follow_the_shapes_and_the_cache(tmp_path, monkeypatch):
         cpu_cache.last_level_cache_bytes(str(tmp_path / "missing"))
         == cpu_cache.FALLBACK_CACHE_BYTES
     )
-    monkeypatch.setattr(attention, "last_level_cache_bytes", lambda: 32 * 2**20)
+    monkeypatch.setattr(cpu_cache, "last_level_cache_bytes", lambda: 32 * 2**20)
     # 4 MiB per chunk: 32 x 50 x 150 float32 logits are 0.96 MB a head.
     assert attention.chunk_heads(32, 30, 50, 150) == 3
     assert attention.chunk_heads(None, 30, 50, 150) == 3  # ASSUMED_BATCH
@@ -489,8 +490,19 @@ def test_chunks_follow_the_shapes_and_the_cache(tmp_path, monkeypatch):
     assert attention.chunk_heads(8, 10, 4, 6) == 10
     # Always a divisor of the head count.
     assert 60 % attention.chunk_heads(32, 60, 50, 100) == 0
-    monkeypatch.setattr(attention, "last_level_cache_bytes", lambda: 2 * 2**30)
+    monkeypatch.setattr(cpu_cache, "last_level_cache_bytes", lambda: 2 * 2**30)
     assert attention.chunk_heads(32, 30, 50, 150) == 30
+
+
+def test_heads_in_cache_divides_the_heads_by_a_share_of_the_cache(monkeypatch):
+    # The rule of the TensorFlow and JAX kernels, at JAX's share (1/32: 1 MiB of
+    # 32 MiB).
+    monkeypatch.setattr(cpu_cache, "last_level_cache_bytes", lambda: 32 * 2**20)
+    assert heads_in_cache(32, 10, 50, 50, 32) == 2  # 320 KB a head
+    assert heads_in_cache(32, 30, 50, 150, 32) == 1
+    assert heads_in_cache(16, 10, 50, 50, 32) == 5
+    monkeypatch.setattr(cpu_cache, "last_level_cache_bytes", lambda: 8 * 2**20)
+    assert heads_in_cache(32, 10, 50, 50, 32) == 1
 
 
 @pytest.mark.only_backend("tensorflow")

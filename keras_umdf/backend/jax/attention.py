@@ -22,28 +22,38 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from keras_umdf.backend import cpu_cache
+from keras_umdf.backend.ops import heads_in_cache
 from keras_umdf.backend.ops import largest_divisor
 from keras_umdf.layers.scaled_dot_product_attention import MASKED_LOGIT
 
-# JAX computes attentions whose logits hold at least this many elements per
-# sample (heads x T x S) here; smaller ones fit in cache as the reference computes
-# them, and keep the reference's ops (whose softmax dtype the layers' tests
-# record).
-MIN_LOGITS = 16384
-# ... this many heads at a time (the largest divisor of the head count up to
-# it): the logits of one head of a batch stay in cache through the softmax,
-# the dropout and both products, and XLA reuses one head's buffers for the
-# next. 1 and 2 measured alike on 2 cores, 5 and more slower, all heads at once
-# slowest (and several times the temporaries).
-HEADS_PER_CHUNK = 1
+CACHE_SHARE = 32
+"""A chunk's float32 logits, `batch x heads x T x S x 4` bytes, take at most
+this share (1/32) of the CPU's last-level cache
+(`keras_umdf.backend.ops.heads_in_cache`): they stay in cache through the
+softmax, the dropout and both products, and XLA reuses one chunk's buffers for
+the next. Chosen from the measurements on a 2-core AMD EPYC with 32 MiB
+reported (so 1 MiB a chunk): at 32 clips of MCIM's attention (10 heads, 50 x
+50, 320 KB a head) 1 and 2 heads per chunk ran alike, 5 and more slower, all
+heads at once slowest and with several times the temporaries. The rule gives
+2 heads there, 1 for the 30-head coarse attention and at batch 128."""
+
+HEADS_PER_CHUNK = None
+"""None: chunks from `CACHE_SHARE`. A number sets them for every attention."""
+
+MIN_LOGIT_BYTES = None
+"""Attentions whose float32 logits for the whole batch take no more than this
+are left to the reference (which keeps the ops whose softmax dtype the layers'
+tests record); None: the same share of the cache as a chunk. Logits that
+small fit in cache as the reference computes them, and keeping them for the
+gradient costs little."""
 
 
 def fast_attention(query, key, value, *, scale, mask=None, dropout=None):
     """The attention of `keras_umdf.backend.ops.fast_attention`, or None.
 
-    None (the reference computes it) for logits under `MIN_LOGITS` elements per
-    sample, of 2**32 elements or more in all (`keep_mask`'s index), or of
-    unknown size.
+    None (the reference computes it) for logits of at most `MIN_LOGIT_BYTES`,
+    of 2**32 elements or more (`keep_mask`'s index), or of unknown size.
 
     Args:
         query: `(batch, T, heads, k)`.
@@ -58,11 +68,18 @@ def fast_attention(query, key, value, *, scale, mask=None, dropout=None):
     Returns:
         `(batch, T, heads, k)` in the dtype of `query`, or None.
     """
-    heads, target, source = query.shape[-2], query.shape[1], key.shape[1]
-    if None in (heads, target, source) or heads * target * source < MIN_LOGITS:
+    batch, target, heads = query.shape[0], query.shape[1], query.shape[-2]
+    source = key.shape[1]
+    if None in (batch, heads, target, source):
         return None
-    if query.shape[0] is None or query.shape[0] * heads * target * source >= 2**32:
+    logits = batch * heads * target * source
+    if logits >= 2**32:
         return None  # the 32-bit index of `keep_mask`
+    smallest = MIN_LOGIT_BYTES
+    if smallest is None:
+        smallest = cpu_cache.last_level_cache_bytes() // CACHE_SHARE
+    if logits * 4 <= smallest:
+        return None
     return attention(query, key, value, scale, mask, dropout)
 
 
@@ -91,15 +108,19 @@ def attention(query, key, value, scale, mask=None, dropout=None, heads_per_chunk
         dropout: None, or the active `keras.layers.Dropout` of the
             probabilities (its rate and seed generator are used).
         heads_per_chunk: at most this many heads per chunk; default
-            `HEADS_PER_CHUNK`.
+            `HEADS_PER_CHUNK`, or where that is None, as many as
+            `CACHE_SHARE` of the cache holds.
 
     Returns:
         `(batch, T, heads, k)` in the dtype of `query`.
     """
     dtype = query.dtype
-    heads = query.shape[-2]
+    batch, target, heads = query.shape[0], query.shape[1], query.shape[-2]
     limit = heads_per_chunk or HEADS_PER_CHUNK
-    chunk = largest_divisor(heads, limit)
+    if limit:
+        chunk = largest_divisor(heads, limit)
+    else:
+        chunk = heads_in_cache(batch, heads, target, key.shape[1], CACHE_SHARE)
     chunks = heads // chunk
     if dropout is None:
         rate, seed = 0.0, None

@@ -9,7 +9,7 @@ chooses it; `tests/layers/test_fused_paths.py` compares it with the reference.
 
 import tensorflow as tf
 
-from keras_umdf.backend.cpu_cache import last_level_cache_bytes
+from keras_umdf.backend.ops import heads_in_cache
 from keras_umdf.backend.ops import keep_threshold
 from keras_umdf.backend.ops import largest_divisor
 from keras_umdf.layers.scaled_dot_product_attention import MASKED_LOGIT
@@ -47,7 +47,7 @@ def chunk_heads(batch, heads: int, target: int, source: int) -> int:
 
     The largest divisor of `heads` whose float32 logits for the batch,
     `batch x chunk x T x S x 4` bytes, fit in `1 / CACHE_SHARE` of the
-    last-level cache (`last_level_cache_bytes`); one head where a single
+    last-level cache (`keras_umdf.backend.ops.heads_in_cache`); one head where a single
     head's do not. Measured on a 2-core AMD EPYC (32 MiB reported, so 4 MiB per
     chunk) with the attention's forward and backward pass alone: at 32 clips
     of MCIM's coarse attention (30 heads, 50 x 150) chunks of 2-5 heads ran
@@ -61,9 +61,7 @@ def chunk_heads(batch, heads: int, target: int, source: int) -> int:
         target: T, the query length.
         source: S, the key length.
     """
-    per_head = (batch or ASSUMED_BATCH) * target * source * 4
-    fitting = max(1, last_level_cache_bytes() // CACHE_SHARE // max(1, per_head))
-    return largest_divisor(heads, fitting)
+    return heads_in_cache(batch or ASSUMED_BATCH, heads, target, source, CACHE_SHARE)
 
 
 def head_by_head(query, key, value, scale, present, dropout, heads_per_chunk=None):
