@@ -208,14 +208,29 @@ def _consume(results, todo, folder, report, errors, progress, start) -> None:
             )
             report["extracted"] += 1
         if progress is not None:
-            elapsed = time.perf_counter() - start
-            progress.write(
-                f"\r[{count}/{len(todo)}] {100 * count // len(todo)}% "
-                f"{elapsed:.0f} s, {report['failed']} failed"
-            )
-            progress.flush()
-    if progress is not None and todo:
+            _show_progress(progress, count, len(todo), report, start)
+    if progress is not None and todo and _is_terminal(progress):
         progress.write("\n")
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _show_progress(stream, count: int, total: int, report: dict, start: float):
+    """One line rewritten in place on a terminal; in a log file, a line at
+    every tenth of the clips (and the last)."""
+    percent = 100 * count // total
+    line = (
+        f"[{count}/{total}] {percent}% {time.perf_counter() - start:.0f} s, "
+        f"{report['failed']} failed"
+    )
+    if _is_terminal(stream):
+        stream.write(f"\r{line}")
+    elif count == total or percent // 10 > 100 * (count - 1) // total // 10:
+        stream.write(f"{line}\n")
+    stream.flush()
 
 
 def _extract_one(entry: Entry, extractors: dict, length: int):

@@ -25,6 +25,7 @@ import json
 import math
 import os
 
+from keras_umdf.data.multimodal_dataset import REGRESSION_RANGE
 from keras_umdf.features.base import Clip
 from keras_umdf.features.base import Word
 
@@ -142,8 +143,12 @@ def _label(value, where: str) -> float | None:
         label = float(value)
     except ValueError:
         raise ValueError(f"{where}: label {value!r} is not a number.") from None
-    if not math.isfinite(label):
-        raise ValueError(f"{where}: label {value!r} is not finite.")
+    low, high = REGRESSION_RANGE
+    if not math.isfinite(label) or not low <= label <= high:
+        raise ValueError(
+            f"{where}: label {value!r} is not a sentiment score in [{low:g}, "
+            f"{high:g}] (the CMU-MOSI scale the features folder is read with)."
+        )
     return label
 
 

@@ -162,6 +162,8 @@ def test_manifest_reads_csv_and_json_alike(tmp_path):
         ({"media": "x"}, "needs an id"),
         ({"id": "a", "media": "missing.mp4"}, "is not a file"),
         ({"id": "a", "label": "happy"}, "not a number"),
+        ({"id": "a", "label": "3.5"}, r"not a sentiment score in \[-3, 3\]"),
+        ({"id": "a", "label": "nan"}, "not a sentiment score"),
         ({"id": "a", "split": "dev"}, "split 'dev'"),
         ({"id": "a", "words": [["hi", 0.5, 0.2]]}, "start <= end"),
         ({"id": "a", "words": [["hi", 0.5]]}, "each word is"),
@@ -258,3 +260,23 @@ def test_unlabelled_clips_cannot_be_trained_on(tmp_path):
     extract(entries, folder)
     with pytest.raises(ValueError, match="no label"):
         load_dataset(folder)
+
+
+def test_progress_in_a_log_is_a_line_per_tenth_of_the_clips(tmp_path):
+    import io
+
+    rows = [{"id": f"c{i:02d}", "transcript": "a b", "label": 0.0} for i in range(20)]
+    entries = read_manifest(write_manifest(tmp_path, rows))
+    log = io.StringIO()  # not a terminal: whole lines, no carriage returns
+    extract_manifest(
+        entries,
+        str(tmp_path / "features"),
+        ExtractorSettings(),
+        length=4,
+        progress=log,
+        extractors={"text": WordCount()},
+    )
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue()
+    assert len(lines) == 10 and lines[0].startswith("[2/20] 10% ")
+    assert lines[-1].startswith("[20/20] 100% ") and lines[-1].endswith("0 failed")
