@@ -23,6 +23,21 @@ from keras_umdf.features.manifest import Entry
 
 MODALITY_ORDER = ("text", "audio", "vision")
 
+EXTRACTOR_CLASSES = {
+    "text": "SentenceEncoderStates",
+    "audio": "AcousticDescriptors",
+    "vision": "FaceDescriptors",
+}
+"""Each modality's extractor in `keras_umdf.features` (imported on first use)."""
+
+
+def extractor_class(modality: str):
+    """The extractor class of `modality`, or None where there is none."""
+    from keras_umdf import features
+
+    name = EXTRACTOR_CLASSES.get(modality)
+    return None if name is None else getattr(features, name)
+
 
 @dataclasses.dataclass(frozen=True)
 class ExtractorSettings:
@@ -46,18 +61,16 @@ class ExtractorSettings:
 
     def build(self) -> dict[str, Extractor]:
         """The extractors, modality -> extractor (loads their models)."""
-        from keras_umdf import features
-
-        extractors = {}
-        if self.text:
-            extractors["text"] = features.SentenceEncoderStates(
-                encoder=self.text_encoder
-            )
-        if self.audio:
-            extractors["audio"] = features.AcousticDescriptors()
-        if self.vision:
-            options = {} if self.fps is None else {"fps": self.fps}
-            extractors["vision"] = features.FaceDescriptors(**options)
+        options = {
+            "text": {"encoder": self.text_encoder},
+            "audio": {},
+            "vision": {} if self.fps is None else {"fps": self.fps},
+        }
+        extractors = {
+            m: extractor_class(m)(**options[m])
+            for m in MODALITY_ORDER
+            if getattr(self, m)
+        }
         if not extractors:
             raise ValueError(
                 "No extractor chosen: keep at least one of text, audio and vision."
@@ -73,16 +86,9 @@ def extractors_for(specs, text_encoder: str | None = None, fps: float | None = N
         ValueError: a recorded extractor that this keras_umdf does not have,
             or has in another version or width.
     """
-    from keras_umdf import features
-
-    classes = {
-        "text": features.SentenceEncoderStates,
-        "audio": features.AcousticDescriptors,
-        "vision": features.FaceDescriptors,
-    }
     extractors = {}
     for spec in specs:
-        cls = classes.get(spec["modality"])
+        cls = extractor_class(spec["modality"])
         have = cls and (cls.name, str(cls.version), int(cls.width))
         if have != (spec["name"], str(spec["version"]), int(spec["width"])):
             raise ValueError(
@@ -175,23 +181,19 @@ def extract_manifest(
 
 def _specs(settings: ExtractorSettings) -> list[dict]:
     """The extractors' specs from their classes, without loading any model."""
-    from keras_umdf import features
-
-    classes = {
-        "text": lambda: features.SentenceEncoderStates,
-        "audio": lambda: features.AcousticDescriptors,
-        "vision": lambda: features.FaceDescriptors,
-    }
-    return [
-        {
-            "modality": modality,
-            "name": cls.name,
-            "version": cls.version,
-            "width": int(cls.width),
-        }
-        for modality, cls in ((m, classes[m]()) for m in MODALITY_ORDER)
-        if getattr(settings, modality)
-    ]
+    specs = []
+    for modality in MODALITY_ORDER:
+        if getattr(settings, modality):
+            cls = extractor_class(modality)
+            specs.append(
+                {
+                    "modality": modality,
+                    "name": cls.name,
+                    "version": cls.version,
+                    "width": int(cls.width),
+                }
+            )
+    return specs
 
 
 def _consume(results, todo, folder, report, errors, progress, start) -> None:
@@ -242,13 +244,21 @@ def _extract_one(entry: Entry, extractors: dict, length: int):
 
 
 _WORKER_EXTRACTORS = None
+_WORKER_ERROR = None
 
 
 def _start_worker(settings: ExtractorSettings) -> None:
-    global _WORKER_EXTRACTORS
-    _WORKER_EXTRACTORS = settings.build()
+    # An error here would make the pool start new workers without end: keep
+    # it, and report it for every clip instead.
+    global _WORKER_EXTRACTORS, _WORKER_ERROR
+    try:
+        _WORKER_EXTRACTORS = settings.build()
+    except Exception as error:  # noqa: BLE001 - reported per clip
+        _WORKER_ERROR = f"{type(error).__name__}: {error}"
 
 
 def _worker_extract(job):
     entry, length = job
+    if _WORKER_ERROR is not None:
+        return f"the worker could not load its extractors: {_WORKER_ERROR}"
     return _extract_one(entry, _WORKER_EXTRACTORS, length)

@@ -145,3 +145,24 @@ def test_worker_processes_extract_the_same_values(extracted):
         np.testing.assert_array_equal(
             split.features["audio"], one[name].features["audio"]
         )
+
+
+def test_workers_that_cannot_load_their_extractors_report_it_per_clip(tmp_path):
+    from keras_umdf.features.extraction import ExtractorSettings
+    from keras_umdf.features.extraction import extract_manifest
+    from keras_umdf.features.manifest import read_manifest
+
+    manifest = tmp_path / "clips.json"
+    manifest.write_text(json.dumps([{"id": "a", "transcript": "hi"}, {"id": "b"}]))
+    settings = ExtractorSettings(
+        audio=False, vision=False, text_encoder=str(tmp_path / "no_encoder")
+    )
+    report = extract_manifest(
+        read_manifest(str(manifest)), str(tmp_path / "out"), settings,
+        workers=2, progress=None,
+    )  # fmt: skip
+    assert (report["extracted"], report["failed"]) == (0, 2)
+    assert all(
+        "could not load its extractors" in e["error"] and "no_encoder" in e["error"]
+        for e in report["errors"]
+    ), report["errors"]
