@@ -86,29 +86,28 @@ def extractors_for(specs, text_encoder: str | None = None, fps: float | None = N
         ValueError: a recorded extractor that this keras_umdf does not have,
             or has in another version or width.
     """
-    extractors = {}
     for spec in specs:
-        cls = extractor_class(spec["modality"])
-        have = cls and (cls.name, str(cls.version), int(cls.width))
-        if have != (spec["name"], str(spec["version"]), int(spec["width"])):
+        have = class_spec(spec["modality"])
+        recorded = {key: spec[key] for key in ("name", "version", "width")}
+        if have is None or {k: have[k] for k in recorded} != recorded:
             raise ValueError(
                 f"The model's {spec['modality']} features came from {spec['name']} "
                 f"v{spec['version']} ({spec['width']} wide), but this keras_umdf "
                 + (
-                    f"extracts {have[0]} v{have[1]} ({have[2]} wide)"
+                    f"extracts {have['name']} v{have['version']} ({have['width']} wide)"
                     if have
                     else "has no such extractor"
                 )
                 + "; use the keras_umdf version the model was trained with, or "
                 "retrain on features from this one."
             )
-        if spec["modality"] == "text":
-            extractors["text"] = cls(encoder=text_encoder)
-        elif spec["modality"] == "vision" and fps is not None:
-            extractors["vision"] = cls(fps=fps)
-        else:
-            extractors[spec["modality"]] = cls()
-    return extractors
+    modalities = {spec["modality"] for spec in specs}
+    settings = ExtractorSettings(
+        **{m: m in modalities for m in MODALITY_ORDER},
+        text_encoder=text_encoder,
+        fps=fps,
+    )
+    return settings.build()
 
 
 def extract_manifest(
@@ -179,21 +178,23 @@ def extract_manifest(
     return report
 
 
+def class_spec(modality: str) -> dict | None:
+    """The spec of `modality`'s extractor read from its class, without loading
+    any model; None where keras_umdf has no extractor for it."""
+    cls = extractor_class(modality)
+    if cls is None:
+        return None
+    return {
+        "modality": modality,
+        "name": cls.name,
+        "version": str(cls.version),
+        "width": int(cls.width),
+    }
+
+
 def _specs(settings: ExtractorSettings) -> list[dict]:
-    """The extractors' specs from their classes, without loading any model."""
-    specs = []
-    for modality in MODALITY_ORDER:
-        if getattr(settings, modality):
-            cls = extractor_class(modality)
-            specs.append(
-                {
-                    "modality": modality,
-                    "name": cls.name,
-                    "version": cls.version,
-                    "width": int(cls.width),
-                }
-            )
-    return specs
+    """The specs of the extractors `settings` chooses."""
+    return [class_spec(m) for m in MODALITY_ORDER if getattr(settings, m)]
 
 
 def _consume(results, todo, folder, report, errors, progress, start) -> None:
